@@ -1,0 +1,151 @@
+/**
+ * Flags are declared once, as data: yargs is configured from these specs and shell completion reads
+ * the same specs, so the two can never disagree.
+ */
+import type { Options } from 'yargs';
+import type { ConnectionFlags } from '../kube/kubeconfig.ts';
+
+/** Where completion finds candidate values for a flag or positional argument. */
+export type CompletionSource =
+  | { kind: 'static'; values: readonly string[] }
+  | { kind: 'files' }
+  | { kind: 'contexts' | 'clusters' | 'users' | 'namespaces' | 'singlestores' };
+
+export interface FlagSpec {
+  name: string;
+  alias?: string;
+  type: 'string' | 'boolean' | 'number' | 'array';
+  describe: string;
+  default?: unknown;
+  choices?: readonly string[];
+  complete?: CompletionSource;
+  /** Shown in help under this heading; kubectl's connection flags share one. */
+  group?: string;
+}
+
+export const connectionGroup = 'Cluster access (as kubectl):';
+
+const files: CompletionSource = { kind: 'files' };
+
+/** kubectl's genericclioptions.ConfigFlags, plus -v. */
+export const connectionFlags: FlagSpec[] = [
+  { name: 'kubeconfig', type: 'string', describe: 'Path to the kubeconfig file', complete: files },
+  {
+    name: 'context',
+    type: 'string',
+    describe: 'The kubeconfig context to use',
+    complete: { kind: 'contexts' },
+  },
+  {
+    name: 'cluster',
+    type: 'string',
+    describe: 'The kubeconfig cluster to use',
+    complete: { kind: 'clusters' },
+  },
+  { name: 'user', type: 'string', describe: 'The kubeconfig user to use', complete: { kind: 'users' } },
+  {
+    name: 'namespace',
+    alias: 'n',
+    type: 'string',
+    describe: 'The namespace (default: the context namespace, else "default")',
+    complete: { kind: 'namespaces' },
+  },
+  {
+    name: 'server',
+    alias: 's',
+    type: 'string',
+    describe: 'The address and port of the Kubernetes API server',
+  },
+  { name: 'token', type: 'string', describe: 'Bearer token for authentication to the API server' },
+  { name: 'as', type: 'string', describe: 'Username to impersonate for the operation' },
+  { name: 'as-group', type: 'array', describe: 'Group to impersonate (repeatable)' },
+  { name: 'as-uid', type: 'string', describe: 'UID to impersonate for the operation' },
+  {
+    name: 'certificate-authority',
+    type: 'string',
+    describe: 'Path to a cert file for the CA',
+    complete: files,
+  },
+  {
+    name: 'client-certificate',
+    type: 'string',
+    describe: 'Path to a client certificate file for TLS',
+    complete: files,
+  },
+  { name: 'client-key', type: 'string', describe: 'Path to a client key file for TLS', complete: files },
+  {
+    name: 'insecure-skip-tls-verify',
+    type: 'boolean',
+    describe: "Don't verify the server's certificate (insecure)",
+  },
+  { name: 'tls-server-name', type: 'string', describe: 'Server name for certificate validation' },
+  {
+    name: 'request-timeout',
+    type: 'string',
+    describe: 'How long to wait for one API request (e.g. 1s, 2m; 0: no limit)',
+    default: '0',
+  },
+  {
+    name: 'v',
+    type: 'number',
+    describe: 'Log level: 6 requests, 7 headers, 8 bodies (secrets redacted)',
+    default: 0,
+  },
+].map((flag) => ({ ...flag, group: connectionGroup }) as FlagSpec);
+
+export function outputFlag(formats: readonly string[], describe = 'Output format'): FlagSpec {
+  return {
+    name: 'output',
+    alias: 'o',
+    type: 'string',
+    describe: `${describe}: ${formats.join('|')}`,
+    choices: formats,
+    complete: { kind: 'static', values: formats },
+  };
+}
+
+export function toYargsOptions(specs: FlagSpec[]): Record<string, Options> {
+  const options: Record<string, Options> = {};
+  for (const spec of specs) {
+    options[spec.name] = {
+      type: spec.type,
+      describe: spec.describe,
+      ...(spec.alias ? { alias: spec.alias } : {}),
+      ...(spec.default !== undefined ? { default: spec.default } : {}),
+      ...(spec.choices ? { choices: spec.choices as string[] } : {}),
+      ...(spec.group ? { group: spec.group } : {}),
+      ...(spec.type === 'array' ? { string: true } : {}),
+      requiresArg: spec.type !== 'boolean',
+    };
+  }
+  return options;
+}
+
+/** The parsed argv, as yargs returns it: one key per flag name (camel-cased too). */
+export type ParsedArgs = Record<string, unknown>;
+
+export function connectionFlagsFrom(argv: ParsedArgs): ConnectionFlags {
+  const text = (key: string): string | undefined => {
+    const value = argv[key];
+    return typeof value === 'string' && value !== '' ? value : undefined;
+  };
+  const groups = argv['as-group'];
+  return {
+    kubeconfig: text('kubeconfig'),
+    context: text('context'),
+    cluster: text('cluster'),
+    user: text('user'),
+    namespace: text('namespace'),
+    server: text('server'),
+    token: text('token'),
+    as: text('as'),
+    asGroup: Array.isArray(groups) ? groups.map(String) : undefined,
+    asUid: text('as-uid'),
+    certificateAuthority: text('certificate-authority'),
+    clientCertificate: text('client-certificate'),
+    clientKey: text('client-key'),
+    insecureSkipTlsVerify: argv['insecure-skip-tls-verify'] === true,
+    tlsServerName: text('tls-server-name'),
+    requestTimeout: text('request-timeout'),
+  };
+}

@@ -1,0 +1,539 @@
+/**
+ * A small REST client for the Kubernetes API. Authentication (certificates, tokens, exec credential
+ * plugins) comes from @kubernetes/client-node's KubeConfig; requests, timeouts, watches, `-v` logging
+ * and error messages are ours, so every failure names what was attempted and nothing secret is logged.
+ */
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { ApiError, InterruptedError, RuntimeError } from '../errors.ts';
+import { formatDuration } from '../util/duration.ts';
+import type { RawUser } from './kubeconfig.ts';
+import type { KubeObject, ObjectList, WatchEvent } from './objects.ts';
+import { maskHeaders, type RequestLog, redactBody } from './request-log.ts';
+import { qualifiedName, type ResourceType, resourcePath } from './resources.ts';
+
+export type Verb = 'get' | 'list' | 'watch' | 'create' | 'patch' | 'update' | 'delete';
+
+/** What a request was for, so an error can say "cannot patch singlestores.kubedb.com "db1" in ...". */
+export interface Action {
+  verb: Verb;
+  type: ResourceType;
+  namespace?: string | undefined;
+  name?: string | undefined;
+  subresource?: string | undefined;
+}
+
+export interface ListOptions {
+  /** Omit for all namespaces. */
+  namespace?: string | undefined;
+  labelSelector?: string | undefined;
+  fieldSelector?: string | undefined;
+}
+
+export interface WatchOptions extends ListOptions {
+  resourceVersion?: string | undefined;
+  /** Server-side end of the watch; the caller re-watches. */
+  timeoutSeconds?: number;
+  signal?: AbortSignal;
+}
+
+export type DryRun = 'none' | 'client' | 'server';
+export type PatchType = 'merge' | 'json' | 'strategic';
+
+const patchContentTypes: Record<PatchType, string> = {
+  merge: 'application/merge-patch+json',
+  json: 'application/json-patch+json',
+  strategic: 'application/strategic-merge-patch+json',
+};
+
+export interface ClientSettings {
+  server: string;
+  /** 0: no limit, as with kubectl's default --request-timeout. */
+  requestTimeoutMs: number;
+  user: RawUser;
+  userName: string;
+  log: RequestLog;
+}
+
+interface Response {
+  status: number;
+  body: string;
+}
+
+/** kubectl's dialer gives up on a connection after 30 s, whatever --request-timeout says. */
+const connectTimeoutMs = 30_000;
+
+export class KubeClient {
+  /** How many requests this client sent; tests and `-v 6` use it to prove constant request counts. */
+  requestCount = 0;
+  private readonly agent: http.Agent;
+  private readonly baseUrl: URL;
+  private readonly discovered = new Map<string, Promise<Set<string>>>();
+
+  constructor(
+    private readonly kubeConfig: KubeConfig,
+    private readonly settings: ClientSettings,
+  ) {
+    this.baseUrl = new URL(settings.server);
+    const isHttps = this.baseUrl.protocol === 'https:';
+    this.agent = isHttps ? new https.Agent({ keepAlive: true }) : new http.Agent({ keepAlive: true });
+  }
+
+  get server(): string {
+    return this.settings.server;
+  }
+
+  async get<T extends KubeObject>(
+    type: ResourceType,
+    namespace: string | undefined,
+    name: string,
+  ): Promise<T> {
+    const path = resourcePath(type, { namespace, name });
+    return this.json<T>('GET', path, undefined, { verb: 'get', type, namespace, name });
+  }
+
+  /** GET that answers `undefined` for 404 instead of throwing. */
+  async find<T extends KubeObject>(
+    type: ResourceType,
+    namespace: string | undefined,
+    name: string,
+  ): Promise<T | undefined> {
+    try {
+      return await this.get<T>(type, namespace, name);
+    } catch (error) {
+      if (error instanceof ApiError && error.isNotFound) return undefined;
+      throw error;
+    }
+  }
+
+  /** One LIST, never paginated: a cluster-wide view costs one request per kind. */
+  async list<T extends KubeObject>(type: ResourceType, options: ListOptions = {}): Promise<ObjectList<T>> {
+    const path = resourcePath(type, { namespace: options.namespace }) + query(selectorQuery(options));
+    return this.json<ObjectList<T>>('GET', path, undefined, {
+      verb: 'list',
+      type,
+      namespace: options.namespace,
+    });
+  }
+
+  async create<T extends KubeObject>(
+    type: ResourceType,
+    namespace: string | undefined,
+    body: KubeObject,
+    dryRun: DryRun = 'none',
+  ): Promise<T> {
+    const path = resourcePath(type, { namespace }) + query(dryRunQuery(dryRun));
+    return this.json<T>('POST', path, body, { verb: 'create', type, namespace, name: body.metadata.name });
+  }
+
+  async patch<T extends KubeObject>(
+    type: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    patch: unknown,
+    options: { patchType?: PatchType; dryRun?: DryRun; subresource?: string } = {},
+  ): Promise<T> {
+    const { patchType = 'merge', dryRun = 'none', subresource } = options;
+    const path = resourcePath(type, { namespace, name, subresource }) + query(dryRunQuery(dryRun));
+    return this.json<T>(
+      'PATCH',
+      path,
+      patch,
+      { verb: 'patch', type, namespace, name, subresource },
+      patchContentTypes[patchType],
+    );
+  }
+
+  /** `gracePeriodSeconds: 0` force-deletes (a pod whose kubelet is gone). */
+  async delete(
+    type: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    options: { gracePeriodSeconds?: number; dryRun?: DryRun } = {},
+  ): Promise<void> {
+    const params = {
+      ...dryRunQuery(options.dryRun ?? 'none'),
+      gracePeriodSeconds: options.gracePeriodSeconds?.toString(),
+    };
+    const path = resourcePath(type, { namespace, name }) + query(params);
+    await this.json('DELETE', path, undefined, { verb: 'delete', type, namespace, name });
+  }
+
+  /** Whether the API server serves this type (its CRD is installed and established). */
+  async serves(type: ResourceType): Promise<boolean> {
+    const groupVersion = type.group ? `/apis/${type.group}/${type.version}` : `/api/${type.version}`;
+    let pending = this.discovered.get(groupVersion);
+    if (!pending) {
+      pending = this.request('GET', groupVersion, undefined, undefined).then((response) => {
+        if (response.status === 404) return new Set<string>();
+        if (response.status >= 400) throw apiError(response, { verb: 'get', type }, this.settings.userName);
+        const doc = JSON.parse(response.body) as { resources?: { name: string }[] };
+        return new Set((doc.resources ?? []).map((resource) => resource.name));
+      });
+      this.discovered.set(groupVersion, pending);
+    }
+    return (await pending).has(type.plural);
+  }
+
+  /**
+   * One watch connection: yields events until the server ends it, the signal aborts, or the server
+   * answers 410 Gone (thrown as ApiError with status 410, so the caller re-lists).
+   */
+  async *watch<T extends KubeObject>(
+    type: ResourceType,
+    options: WatchOptions,
+  ): AsyncGenerator<WatchEvent<T>> {
+    const params: Record<string, string | undefined> = {
+      ...selectorQuery(options),
+      watch: 'true',
+      allowWatchBookmarks: 'true',
+      resourceVersion: options.resourceVersion,
+      timeoutSeconds: String(options.timeoutSeconds ?? 300),
+    };
+    const path = resourcePath(type, { namespace: options.namespace }) + query(params);
+    const action: Action = { verb: 'watch', type, namespace: options.namespace };
+    const stream = await this.openStream(path, action, options.signal);
+    let buffered = '';
+    try {
+      for await (const chunk of stream) {
+        buffered += chunk.toString('utf8');
+        let newline = buffered.indexOf('\n');
+        while (newline >= 0) {
+          const line = buffered.slice(0, newline).trim();
+          buffered = buffered.slice(newline + 1);
+          newline = buffered.indexOf('\n');
+          if (!line) continue;
+          const event = JSON.parse(line) as WatchEvent<T>;
+          if (event.type === 'ERROR') {
+            const status = event.object as unknown as { code?: number; reason?: string; message?: string };
+            throw new ApiError(
+              `${describe(action)}: ${status.message ?? 'watch error'}`,
+              status.code ?? 500,
+              status.reason ?? 'WatchError',
+            );
+          }
+          yield event;
+        }
+      }
+    } catch (error) {
+      if (options.signal?.aborted) return;
+      if (error instanceof ApiError) throw error;
+      throw new ApiError(
+        `${describe(action)}: the watch broke (${(error as Error).message})`,
+        0,
+        'WatchBroken',
+      );
+    } finally {
+      stream.destroy();
+    }
+  }
+
+  private async json<T>(
+    method: string,
+    path: string,
+    body: unknown,
+    action: Action,
+    contentType = 'application/json',
+  ): Promise<T> {
+    const response = await this.request(method, path, body, action, contentType);
+    if (response.status >= 400) throw apiError(response, action, this.settings.userName);
+    return JSON.parse(response.body) as T;
+  }
+
+  private async requestOptions(method: string, path: string): Promise<https.RequestOptions> {
+    const url = new URL(this.baseUrl.pathname.replace(/\/$/, '') + path, this.baseUrl);
+    const options: https.RequestOptions = {
+      method,
+      protocol: url.protocol,
+      hostname: url.hostname.replace(/^\[|\]$/g, ''),
+      port: url.port,
+      path: url.pathname + url.search,
+      agent: this.agent,
+      headers: { Accept: 'application/json', 'User-Agent': 'kubectl-singlestore' },
+    };
+    try {
+      await this.kubeConfig.applyToHTTPSOptions(options);
+    } catch (error) {
+      throw credentialError(this.settings.user, error);
+    }
+    const headers = options.headers as Record<string, string | string[]>;
+    const { user } = this.settings;
+    if (user.tokenFile && !headers.Authorization) {
+      headers.Authorization = `Bearer ${readTokenFile(user.tokenFile)}`;
+    }
+    if (user.as) headers['Impersonate-User'] = user.as;
+    if (user['as-groups']?.length) headers['Impersonate-Group'] = user['as-groups'];
+    if (user['as-uid']) headers['Impersonate-Uid'] = user['as-uid'];
+    return options;
+  }
+
+  private async request(
+    method: string,
+    path: string,
+    body: unknown,
+    action: Action | undefined,
+    contentType = 'application/json',
+  ): Promise<Response> {
+    const options = await this.requestOptions(method, path);
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    if (payload !== undefined) {
+      (options.headers as Record<string, string>)['Content-Type'] = contentType;
+    }
+    const { log, requestTimeoutMs } = this.settings;
+    const url = `${this.settings.server.replace(/\/$/, '')}${path}`;
+    if (log.verbosity >= 7)
+      log.line(
+        `Request Headers: ${JSON.stringify(maskHeaders({ ...(options.headers as Record<string, unknown>) }))}`,
+      );
+    const started = performance.now();
+    this.requestCount++;
+    const transport = options.protocol === 'https:' ? https : http;
+    return new Promise<Response>((resolve, reject) => {
+      const request = transport.request(options, (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('error', (error) => reject(this.networkError(error, action)));
+        response.on('end', () => {
+          const status = response.statusCode ?? 0;
+          const text = Buffer.concat(chunks).toString('utf8');
+          if (log.verbosity >= 6) {
+            log.line(`${method} ${url} ${status} ${response.statusMessage ?? ''} in ${elapsed(started)}`);
+          }
+          if (log.verbosity >= 8) log.line(`Response Body: ${redactBody(text)}`);
+          resolve({ status, body: text });
+        });
+      });
+      this.arm(request, started, action, reject, requestTimeoutMs);
+      request.end(payload);
+    });
+  }
+
+  private async openStream(
+    path: string,
+    action: Action,
+    signal?: AbortSignal,
+  ): Promise<http.IncomingMessage> {
+    const options = await this.requestOptions('GET', path);
+    const { log } = this.settings;
+    const url = `${this.settings.server.replace(/\/$/, '')}${path}`;
+    const started = performance.now();
+    this.requestCount++;
+    const transport = options.protocol === 'https:' ? https : http;
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted) return reject(new InterruptedError());
+      const request = transport.request({ ...options, signal }, (response) => {
+        const status = response.statusCode ?? 0;
+        if (log.verbosity >= 6) log.line(`GET ${url} ${status} (watch) in ${elapsed(started)}`);
+        if (status >= 400) {
+          const chunks: Buffer[] = [];
+          response.on('data', (chunk: Buffer) => chunks.push(chunk));
+          response.on('end', () =>
+            reject(
+              apiError(
+                { status, body: Buffer.concat(chunks).toString('utf8') },
+                action,
+                this.settings.userName,
+              ),
+            ),
+          );
+          return;
+        }
+        resolve(response);
+      });
+      this.arm(
+        request,
+        started,
+        action,
+        (error) => reject(signal?.aborted ? new InterruptedError() : error),
+        0,
+      );
+      request.end();
+    });
+  }
+
+  /** The overall --request-timeout when one is set (never for watches); else only a connect timeout. */
+  private arm(
+    request: http.ClientRequest,
+    started: number,
+    action: Action | undefined,
+    reject: (error: Error) => void,
+    limitMs: number,
+  ): void {
+    if (limitMs > 0) {
+      const timer = setTimeout(() => request.destroy(new RequestTimeout(limitMs)), limitMs);
+      request.on('close', () => clearTimeout(timer));
+    } else {
+      request.on('socket', (socket) => {
+        if (!socket.connecting) return;
+        socket.setTimeout(connectTimeoutMs, () => request.destroy(new RequestTimeout(connectTimeoutMs)));
+        socket.once('connect', () => socket.setTimeout(0));
+      });
+    }
+    request.on('error', (error) => {
+      const { log } = this.settings;
+      if (log.verbosity >= 6)
+        log.line(`request to ${this.settings.server} failed after ${elapsed(started)}: ${error.message}`);
+      reject(this.networkError(error, action));
+    });
+  }
+
+  private networkError(error: Error, action: Action | undefined): ApiError {
+    const code = (error as NodeJS.ErrnoException).code ?? '';
+    const server = this.settings.server;
+    const what = action ? `cannot ${describe(action)}: ` : '';
+    if (error instanceof RequestTimeout) {
+      const flag = this.settings.requestTimeoutMs > 0 ? ' (--request-timeout)' : '';
+      return new ApiError(
+        `${what}the API server at ${server} did not answer within ${formatDuration(error.afterMs)}${flag}`,
+        0,
+        'Timeout',
+      );
+    }
+    if (tlsErrorCodes.has(code) || code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL')) {
+      return new ApiError(
+        `${what}TLS verification of the API server at ${server} failed (${code}: ${error.message}); ` +
+          `check the cluster's certificate-authority in the kubeconfig or --certificate-authority`,
+        0,
+        'TLSError',
+      );
+    }
+    const reason = networkReasons[code] ?? error.message;
+    return new ApiError(
+      `${what}cannot reach the API server at ${server}: ${reason}`,
+      0,
+      code || 'NetworkError',
+    );
+  }
+}
+
+class RequestTimeout extends Error {
+  constructor(readonly afterMs: number) {
+    super(`timed out after ${afterMs}ms`);
+  }
+}
+
+const tlsErrorCodes = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_SIGNATURE_FAILURE',
+  'EPROTO',
+]);
+
+const networkReasons: Record<string, string> = {
+  ECONNREFUSED: 'connection refused (is the cluster running, and is the address right?)',
+  ENOTFOUND: 'host not found',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  ECONNRESET: 'the connection was reset',
+  EPIPE: 'the connection was closed',
+};
+
+function elapsed(started: number): string {
+  return `${Math.round(performance.now() - started)} milliseconds`;
+}
+
+export function describe(action: Action): string {
+  const sub = action.subresource ? `/${action.subresource}` : '';
+  const name = action.name ? ` "${action.name}"` : '';
+  let where = '';
+  if (action.type.namespaced) {
+    where = action.namespace ? ` in namespace "${action.namespace}"` : ' in all namespaces';
+  }
+  return `${action.verb} ${qualifiedName(action.type)}${sub}${name}${where}`;
+}
+
+interface Status {
+  message?: string;
+  reason?: string;
+  code?: number;
+}
+
+function apiError(response: Response, action: Action, userName: string): ApiError {
+  let status: Status = {};
+  try {
+    status = JSON.parse(response.body) as Status;
+  } catch {
+    status = { message: response.body.trim().slice(0, 200) };
+  }
+  const message = status.message ?? '';
+  let why: string;
+  switch (response.status) {
+    case 401:
+      why = `unauthorized: the API server did not accept the credentials${userName ? ` of user "${userName}"` : ''}`;
+      break;
+    case 403: {
+      const user = /User "([^"]*)"/.exec(message)?.[1];
+      why = user !== undefined ? `forbidden for user "${user}"` : `forbidden: ${message}`;
+      break;
+    }
+    case 404:
+      why =
+        action.name && !/the server could not find the requested resource/.test(message)
+          ? 'not found'
+          : `the API server does not serve ${qualifiedName(action.type)} (is its CRD installed?)`;
+      break;
+    case 409:
+      why = `conflict: ${message}`;
+      break;
+    case 410:
+      why = `gone: ${message}`;
+      break;
+    case 422:
+      why = `invalid: ${message}`;
+      break;
+    default:
+      why = `${response.status} ${status.reason ?? ''}: ${message}`.replace(/\s+:/, ':');
+  }
+  return new ApiError(
+    `cannot ${describe(action)}: ${why}`,
+    response.status,
+    status.reason ?? String(response.status),
+  );
+}
+
+function credentialError(user: RawUser, error: unknown): RuntimeError {
+  const exec = user.exec as { command?: string } | undefined;
+  const detail =
+    (error instanceof Error ? error.message : String(error)).trim().split('\n')[0] || 'no output';
+  if (exec?.command) {
+    const garbage = error instanceof SyntaxError;
+    return new RuntimeError(
+      garbage
+        ? `exec credential plugin "${exec.command}" printed something that is not an ExecCredential: ${detail}`
+        : `exec credential plugin "${exec.command}" failed: ${detail}`,
+    );
+  }
+  return new RuntimeError(`cannot load the credentials of the kubeconfig user: ${detail}`);
+}
+
+function readTokenFile(file: string): string {
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch (error) {
+    throw new RuntimeError(
+      `cannot read token file ${file}: ${(error as NodeJS.ErrnoException).code ?? error}`,
+    );
+  }
+}
+
+function selectorQuery(options: ListOptions): Record<string, string | undefined> {
+  return { labelSelector: options.labelSelector, fieldSelector: options.fieldSelector };
+}
+
+function dryRunQuery(dryRun: DryRun): Record<string, string | undefined> {
+  return { dryRun: dryRun === 'server' ? 'All' : undefined };
+}
+
+function query(params: Record<string, string | undefined>): string {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params))
+    if (value !== undefined && value !== '') search.set(key, value);
+  const text = search.toString();
+  return text ? `?${text}` : '';
+}

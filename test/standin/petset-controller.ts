@@ -1,0 +1,161 @@
+/**
+ * TEST-ONLY stand-in for the PetSet controller and the kubelet (neither runs in the test cluster):
+ * keeps each PetSet's Pods in line with its template, replacing them one by one from the highest
+ * ordinal on a template change, as a rolling update does, and reports status like a StatefulSet.
+ * Pods get a fake node name and a Running/Ready status with a startTime; deleted ones are force-deleted.
+ */
+import { createHash } from 'node:crypto';
+import type { KubeClient } from '../../src/kube/client.ts';
+import { Resources } from '../../src/kube/resources.ts';
+import type { PetSet, Pod } from '../../src/kubedb/types.ts';
+
+export const fakeNodeName = 'standin-node';
+const revisionLabel = 'controller-revision-hash';
+const petSetLabel = 'standin.kubectl-singlestore.test/petset';
+/** Pause between rollout steps, so observers can see a rollout in progress. */
+const stepMs = 150;
+
+export function templateRevision(petSet: PetSet): string {
+  const hash = createHash('sha256').update(JSON.stringify(petSet.spec.template)).digest('hex').slice(0, 10);
+  return `${petSet.metadata.name}-${hash}`;
+}
+
+export async function reconcilePetSet(
+  client: KubeClient,
+  namespace: string,
+  name: string,
+): Promise<number | undefined> {
+  const petSet = await client.find<PetSet>(Resources.petset, namespace, name);
+  if (!petSet || petSet.metadata.deletionTimestamp) return undefined;
+  const replicas = petSet.spec.replicas ?? 1;
+  const updateRevision = templateRevision(petSet);
+  const pods = (
+    await client.list<Pod>(Resources.pod, { namespace, labelSelector: `${petSetLabel}=${name}` })
+  ).items.filter((pod) => !pod.metadata.deletionTimestamp);
+  const byOrdinal = new Map(pods.map((pod) => [ordinalOf(pod.metadata.name), pod]));
+
+  let changed = false;
+  for (const [ordinal, pod] of byOrdinal) {
+    if (ordinal >= replicas) {
+      await client.delete(Resources.pod, namespace, pod.metadata.name, { gracePeriodSeconds: 0 });
+      changed = true;
+    }
+  }
+  const missing = [...Array(replicas).keys()].find((ordinal) => !byOrdinal.has(ordinal));
+  if (!changed && missing !== undefined) {
+    await createPod(client, petSet, missing, updateRevision);
+    changed = true;
+  }
+  if (!changed) {
+    const stale = [...byOrdinal.entries()]
+      .filter(
+        ([ordinal, pod]) => ordinal < replicas && pod.metadata.labels?.[revisionLabel] !== updateRevision,
+      )
+      .sort(([a], [b]) => b - a)[0];
+    if (stale) {
+      await client.delete(Resources.pod, namespace, stale[1].metadata.name, { gracePeriodSeconds: 0 });
+      byOrdinal.delete(stale[0]);
+      changed = true;
+    }
+  }
+  const live = [...byOrdinal.values()];
+  const updated = live.filter((pod) => pod.metadata.labels?.[revisionLabel] === updateRevision).length;
+  const done = !changed && updated === replicas && live.length === replicas;
+  const status = {
+    observedGeneration: petSet.metadata.generation,
+    replicas: live.length,
+    readyReplicas: live.length,
+    availableReplicas: live.length,
+    updatedReplicas: updated,
+    currentReplicas: done ? replicas : live.length - updated,
+    updateRevision,
+    currentRevision: done ? updateRevision : (petSet.status?.currentRevision ?? updateRevision),
+  };
+  if (JSON.stringify(pick(petSet.status ?? {}, status)) !== JSON.stringify(status)) {
+    await client.patch(Resources.petset, namespace, name, { status }, { subresource: 'status' });
+  }
+  return done ? undefined : stepMs;
+}
+
+function pick(from: Record<string, unknown>, like: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.keys(like).map((key) => [key, from[key]]));
+}
+
+function ordinalOf(podName: string): number {
+  return Number(/-(\d+)$/.exec(podName)?.[1] ?? -1);
+}
+
+async function createPod(
+  client: KubeClient,
+  petSet: PetSet,
+  ordinal: number,
+  revision: string,
+): Promise<void> {
+  const { namespace, name } = petSet.metadata;
+  const template = petSet.spec.template;
+  const pod = await client.create<Pod>(Resources.pod, namespace, {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      name: `${name}-${ordinal}`,
+      namespace,
+      labels: { ...template.metadata?.labels, [petSetLabel]: name, [revisionLabel]: revision },
+      annotations: template.metadata?.annotations ?? {},
+      ownerReferences: [
+        {
+          apiVersion: 'apps.k8s.appscode.com/v1',
+          kind: 'PetSet',
+          name,
+          uid: petSet.metadata.uid as string,
+          controller: true,
+        },
+      ],
+    },
+    spec: {
+      ...template.spec,
+      nodeName: fakeNodeName,
+      hostname: `${name}-${ordinal}`,
+      subdomain: petSet.spec.serviceName,
+    },
+  } as Pod);
+  const now = new Date().toISOString();
+  await client.patch(
+    Resources.pod,
+    namespace,
+    pod.metadata.name,
+    {
+      status: {
+        phase: 'Running',
+        startTime: now,
+        conditions: [
+          { type: 'Ready', status: 'True', lastTransitionTime: now },
+          { type: 'ContainersReady', status: 'True', lastTransitionTime: now },
+        ],
+        containerStatuses: (template.spec?.containers ?? []).map((container) => ({
+          name: container.name,
+          image: (container as { image?: string }).image ?? '',
+          imageID: '',
+          ready: true,
+          started: true,
+          restartCount: 0,
+          state: { running: { startedAt: now } },
+        })),
+      },
+    },
+    { subresource: 'status' },
+  );
+}
+
+/** The kubelet's part: a pod marked for deletion goes away at once. */
+export async function forceDeleteIfTerminating(client: KubeClient, pod: Pod): Promise<void> {
+  if (!pod.metadata.deletionTimestamp || pod.spec?.nodeName !== fakeNodeName) return;
+  try {
+    await client.delete(Resources.pod, pod.metadata.namespace, pod.metadata.name, { gracePeriodSeconds: 0 });
+  } catch {
+    // Already gone.
+  }
+}
+
+export function petSetOwnerOf(pod: Pod): string | undefined {
+  return pod.metadata.labels?.[petSetLabel];
+}
