@@ -1,15 +1,13 @@
 /**
- * A small REST client for the Kubernetes API. Authentication (certificates, tokens, exec credential
- * plugins) comes from @kubernetes/client-node's KubeConfig; requests, timeouts, watches, `-v` logging
- * and error messages are ours, so every failure names what was attempted and nothing secret is logged.
+ * A small REST client for the Kubernetes API: requests, timeouts, watches, `-v` logging and error
+ * messages, so every failure names what was attempted and nothing secret is logged. Credentials are
+ * applied by credentials.ts.
  */
-import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import type { KubeConfig } from '@kubernetes/client-node';
-import { ApiError, InterruptedError, RuntimeError } from '../errors.ts';
+import { ApiError, InterruptedError } from '../errors.ts';
 import { formatDuration } from '../util/duration.ts';
-import type { RawUser } from './kubeconfig.ts';
+import type { Credentials } from './credentials.ts';
 import type { KubeObject, ObjectList, WatchEvent } from './objects.ts';
 import { maskHeaders, type RequestLog, redactBody } from './request-log.ts';
 import { qualifiedName, type ResourceType, resourcePath } from './resources.ts';
@@ -52,7 +50,7 @@ export interface ClientSettings {
   server: string;
   /** 0: no limit, as with kubectl's default --request-timeout. */
   requestTimeoutMs: number;
-  user: RawUser;
+  /** For "unauthorized" messages. */
   userName: string;
   log: RequestLog;
 }
@@ -73,7 +71,7 @@ export class KubeClient {
   private readonly discovered = new Map<string, Promise<Set<string>>>();
 
   constructor(
-    private readonly kubeConfig: KubeConfig,
+    private readonly credentials: Credentials,
     private readonly settings: ClientSettings,
   ) {
     this.baseUrl = new URL(settings.server);
@@ -126,6 +124,16 @@ export class KubeClient {
   ): Promise<T> {
     const path = resourcePath(type, { namespace }) + query(dryRunQuery(dryRun));
     return this.json<T>('POST', path, body, { verb: 'create', type, namespace, name: body.metadata.name });
+  }
+
+  /** POST to a path outside the resource model (reviews); `what` names it in errors. */
+  async createRaw<T>(path: string, body: unknown, what: string): Promise<T> {
+    const response = await this.request('POST', path, body, undefined);
+    if (response.status >= 400) {
+      const message = (JSON.parse(response.body || '{}') as { message?: string }).message ?? response.body;
+      throw new ApiError(`cannot ${what}: ${message}`, response.status, String(response.status));
+    }
+    return JSON.parse(response.body) as T;
   }
 
   async patch<T extends KubeObject>(
@@ -253,19 +261,7 @@ export class KubeClient {
       agent: this.agent,
       headers: { Accept: 'application/json', 'User-Agent': 'kubectl-singlestore' },
     };
-    try {
-      await this.kubeConfig.applyToHTTPSOptions(options);
-    } catch (error) {
-      throw credentialError(this.settings.user, error);
-    }
-    const headers = options.headers as Record<string, string | string[]>;
-    const { user } = this.settings;
-    if (user.tokenFile && !headers.Authorization) {
-      headers.Authorization = `Bearer ${readTokenFile(user.tokenFile)}`;
-    }
-    if (user.as) headers['Impersonate-User'] = user.as;
-    if (user['as-groups']?.length) headers['Impersonate-Group'] = user['as-groups'];
-    if (user['as-uid']) headers['Impersonate-Uid'] = user['as-uid'];
+    await this.credentials.apply(options);
     return options;
   }
 
@@ -495,31 +491,6 @@ function apiError(response: Response, action: Action, userName: string): ApiErro
     response.status,
     status.reason ?? String(response.status),
   );
-}
-
-function credentialError(user: RawUser, error: unknown): RuntimeError {
-  const exec = user.exec as { command?: string } | undefined;
-  const detail =
-    (error instanceof Error ? error.message : String(error)).trim().split('\n')[0] || 'no output';
-  if (exec?.command) {
-    const garbage = error instanceof SyntaxError;
-    return new RuntimeError(
-      garbage
-        ? `exec credential plugin "${exec.command}" printed something that is not an ExecCredential: ${detail}`
-        : `exec credential plugin "${exec.command}" failed: ${detail}`,
-    );
-  }
-  return new RuntimeError(`cannot load the credentials of the kubeconfig user: ${detail}`);
-}
-
-function readTokenFile(file: string): string {
-  try {
-    return readFileSync(file, 'utf8').trim();
-  } catch (error) {
-    throw new RuntimeError(
-      `cannot read token file ${file}: ${(error as NodeJS.ErrnoException).code ?? error}`,
-    );
-  }
 }
 
 function selectorQuery(options: ListOptions): Record<string, string | undefined> {

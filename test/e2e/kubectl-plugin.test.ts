@@ -1,0 +1,30 @@
+/** The binary as kubectl sees it: plugin discovery on PATH, and plugin completion through the helper. */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { describe, test } from 'node:test';
+import { distDir, kubeconfig, skipReason } from './harness.ts';
+
+function viaKubectl(args: string[]): string {
+  return execFileSync('kubectl', args, {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, PATH: `${distDir}:${process.env.PATH}`, KUBECONFIG: kubeconfig },
+  });
+}
+
+describe('as a kubectl plugin', { skip: skipReason }, () => {
+  test('kubectl finds the plugin and its help says "kubectl singlestore"', () => {
+    assert.match(viaKubectl(['singlestore', 'version']), /^kubectl-singlestore v\d+\.\d+\.\d+ /);
+    assert.match(viaKubectl(['singlestore', '--help']), /^kubectl singlestore <command> \[flags\]/);
+  });
+
+  test('kubectl completes the plugin through kubectl_complete-singlestore', () => {
+    const commands = viaKubectl(['__complete', 'singlestore', '']);
+    assert.match(commands, /^context\t/m);
+    assert.match(commands, /^version\t/m);
+    assert.match(commands, /:4\n?$/);
+    assert.match(viaKubectl(['__complete', 'singlestore', '-n', '']), /^demo$/m);
+    assert.match(viaKubectl(['__complete', 'singlestore', '--context', '']), /^admin\nlimited$/m);
+    assert.match(viaKubectl(['__complete', 'singlestore', 'version', '--output', '']), /^json\nyaml$/m);
+  });
+});
