@@ -6,6 +6,7 @@ import yargs, { type Argv } from 'yargs';
 import { completionCommand } from '../commands/completion/command.ts';
 import { completionRequest, runComplete } from '../commands/completion/complete-command.ts';
 import { contextCommand } from '../commands/context/command.ts';
+import { tlsCommand } from '../commands/tls/command.ts';
 import { versionCommand } from '../commands/version/command.ts';
 import { CliError, ExitCode, UsageError } from '../errors.ts';
 import type { Factory } from '../kube/factory.ts';
@@ -13,8 +14,13 @@ import { createRequestLog } from '../kube/request-log.ts';
 import type { CliIO, CommandContext, CommandDefinition } from './command.ts';
 import { connectionFlags, connectionFlagsFrom, type ParsedArgs, toYargsOptions } from './flags.ts';
 
-/** Every command, in help order. `tls` subcommands join as they become real. */
-export const commandTree: CommandDefinition[] = [contextCommand, versionCommand, completionCommand];
+/** Every command, in help order. */
+export const commandTree: CommandDefinition[] = [
+  tlsCommand,
+  contextCommand,
+  versionCommand,
+  completionCommand,
+];
 
 export interface Invocation {
   /** basename of the executable, to tell a kubectl plugin from a renamed binary. */

@@ -117,5 +117,10 @@ export interface Secret extends KubeObject {
 
 export interface Pod extends KubeObject {
   spec?: { nodeName?: string; [field: string]: unknown };
-  status?: { phase?: string; startTime?: string; conditions?: Condition[] };
+  status?: {
+    phase?: string;
+    startTime?: string;
+    conditions?: Condition[];
+    containerStatuses?: { name: string; state?: { running?: { startedAt?: string } } }[];
+  };
 }

@@ -43,6 +43,8 @@ export async function reconcilePetSet(
   }
   const missing = [...Array(replicas).keys()].find((ordinal) => !byOrdinal.has(ordinal));
   if (!changed && missing !== undefined) {
+    // Like a kubelet, a pod does not start before the Secrets it mounts exist.
+    if (!(await mountedSecretsExist(client, petSet))) return stepMs;
     await createPod(client, petSet, missing, updateRevision);
     changed = true;
   }
@@ -75,6 +77,17 @@ export async function reconcilePetSet(
     await client.patch(Resources.petset, namespace, name, { status }, { subresource: 'status' });
   }
   return done ? undefined : stepMs;
+}
+
+async function mountedSecretsExist(client: KubeClient, petSet: PetSet): Promise<boolean> {
+  const names = (petSet.spec.template.spec?.volumes ?? []).flatMap((volume) => [
+    ...(volume.secret ? [volume.secret.secretName] : []),
+    ...(volume.projected?.sources ?? []).flatMap((source) => (source.secret ? [source.secret.name] : [])),
+  ]);
+  for (const name of names) {
+    if (!(await client.find(Resources.secret, petSet.metadata.namespace, name))) return false;
+  }
+  return true;
 }
 
 function pick(from: Record<string, unknown>, like: Record<string, unknown>): Record<string, unknown> {

@@ -1,0 +1,27 @@
+/** Pure validation of flag and argument values; each failure is a usage error naming the flag. */
+import { UsageError } from '../errors.ts';
+import { parseGoDuration } from '../util/duration.ts';
+
+const dns1123Subdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+export function validateObjectName(name: string, what = 'name'): string {
+  if (name.length > 253 || !dns1123Subdomain.test(name)) {
+    throw new UsageError(
+      `invalid ${what} "${name}": must be lowercase letters, digits, '-' and '.', starting and ending with a letter or digit (RFC 1123)`,
+    );
+  }
+  return name;
+}
+
+/** A Go duration ("720h", "90m"), or a whole number of days ("30d") for convenience. */
+export function parseDurationFlag(flag: string, value: string): number {
+  const days = /^(\d+)d$/.exec(value.trim());
+  if (days) return Number(days[1]) * 86_400_000;
+  try {
+    const ms = parseGoDuration(value);
+    if (ms < 0) throw new Error(`negative duration "${value}"`);
+    return ms;
+  } catch (error) {
+    throw new UsageError(`--${flag}: ${(error as Error).message}`);
+  }
+}

@@ -1,0 +1,78 @@
+import type { CommandDefinition } from '../../../cli/command.ts';
+import { outputFlag } from '../../../cli/flags.ts';
+import { parseDurationFlag, validateObjectName } from '../../../cli/validate.ts';
+import { UsageError } from '../../../errors.ts';
+import type { StatusFormat } from '../../../tls/render.ts';
+import { runStatus, type StatusOptions } from './status.ts';
+
+const formats = ['wide', 'json', 'yaml'] as const;
+
+export const statusCommand: CommandDefinition = {
+  name: 'status',
+  describe:
+    'Check every step of the TLS path of one database, or all of them, and name the first broken step',
+  positionals: [
+    {
+      name: 'name',
+      describe: 'Singlestore name (default: every one in the namespace)',
+      required: false,
+      complete: { kind: 'singlestores' },
+    },
+  ],
+  flags: [
+    { name: 'all-namespaces', alias: 'A', type: 'boolean', describe: 'Check databases in every namespace' },
+    {
+      name: 'selector',
+      alias: 'l',
+      type: 'string',
+      describe: 'Label selector for the Singlestores (e.g. env=prod)',
+    },
+    outputFlag(formats, 'Output format (default: a table, or the detailed view for one database)'),
+    {
+      name: 'warn-within',
+      type: 'string',
+      describe: 'Expiry closer than this is a warning (Go duration or days, e.g. 720h, 30d)',
+      default: '720h',
+    },
+    { name: 'require-tls', type: 'boolean', describe: 'Treat a database without TLS as critical' },
+  ],
+  examples: [
+    ['$0 tls status sample-sdb -n demo', 'every step of the TLS path of one database, in depth'],
+    ['$0 tls status -A', 'one row per database in every namespace; exit 1 if any has a problem'],
+    [
+      '$0 tls status -A -o json | jq \'.databases[] | select(.health != "OK")\'',
+      'the unhealthy ones, for scripts',
+    ],
+  ],
+  run: async (argv, context) => {
+    const factory = await context.factory(argv);
+    const options = statusOptions(argv, factory.namespace);
+    return runStatus(options, {
+      client: factory.client,
+      out: context.io.out,
+      err: context.io.err,
+      now: context.now(),
+      commandName: context.displayName,
+    });
+  },
+};
+
+/** Parse and validate: everything here is checked before any request is sent. */
+export function statusOptions(argv: Record<string, unknown>, namespace: string): StatusOptions {
+  const name = typeof argv.name === 'string' ? validateObjectName(argv.name, 'Singlestore name') : undefined;
+  const allNamespaces = argv['all-namespaces'] === true;
+  const labelSelector = typeof argv.selector === 'string' && argv.selector !== '' ? argv.selector : undefined;
+  if (name && allNamespaces) throw new UsageError('a name cannot be combined with --all-namespaces');
+  if (name && labelSelector) throw new UsageError('a name cannot be combined with --selector');
+  const output = argv.output as (typeof formats)[number] | undefined;
+  const format: StatusFormat = output ?? (name ? 'detail' : 'table');
+  return {
+    ...(name ? { name } : {}),
+    namespace,
+    allNamespaces,
+    ...(labelSelector ? { labelSelector } : {}),
+    format,
+    warnWithinMs: parseDurationFlag('warn-within', String(argv['warn-within'] ?? '720h')),
+    requireTls: argv['require-tls'] === true,
+  };
+}

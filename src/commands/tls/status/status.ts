@@ -1,0 +1,62 @@
+/** `tls status`: gather -> diagnose -> render, and the exit code scripts rely on. */
+import { ApiError, ExitCode } from '../../../errors.ts';
+import type { KubeClient } from '../../../kube/client.ts';
+import type { Writer } from '../../../kube/request-log.ts';
+import { diagnose } from '../../../tls/diagnose.ts';
+import { gather } from '../../../tls/gather.ts';
+import { renderers, type StatusFormat } from '../../../tls/render.ts';
+
+export interface StatusOptions {
+  name?: string;
+  namespace: string;
+  allNamespaces: boolean;
+  labelSelector?: string;
+  format: StatusFormat;
+  warnWithinMs: number;
+  requireTls: boolean;
+}
+
+export interface StatusDeps {
+  client: KubeClient;
+  out: Writer;
+  err: Writer;
+  now: Date;
+  commandName: string;
+}
+
+export async function runStatus(options: StatusOptions, deps: StatusDeps): Promise<number> {
+  const namespace = options.allNamespaces ? undefined : options.namespace;
+  const snapshot = await gather(deps.client, {
+    namespace,
+    name: options.name,
+    labelSelector: options.labelSelector,
+  });
+  const where = namespace ? `namespace "${namespace}"` : 'any namespace';
+  if (!snapshot.singlestores.ok) {
+    const { reason, message } = snapshot.singlestores;
+    if (reason === 'not-served') {
+      throw new ApiError(
+        "KubeDB's Singlestore CRD (singlestores.kubedb.com) is not installed in this cluster",
+        404,
+        reason,
+      );
+    }
+    throw new ApiError(message, reason === 'forbidden' ? 403 : 500, reason);
+  }
+  if (options.name && snapshot.singlestores.items.length === 0) {
+    throw new ApiError(`singlestores.kubedb.com "${options.name}" not found in ${where}`, 404, 'NotFound');
+  }
+  const report = diagnose(snapshot, {
+    now: deps.now,
+    warnWithinMs: options.warnWithinMs,
+    requireTls: options.requireTls,
+    commandName: deps.commandName,
+  });
+  if (report.databases.length === 0 && (options.format === 'table' || options.format === 'wide')) {
+    deps.err(
+      `No Singlestore databases found in ${where}${options.labelSelector ? ` matching ${options.labelSelector}` : ''}.\n`,
+    );
+  }
+  deps.out(renderers[options.format](report));
+  return report.summary.health === 'OK' ? ExitCode.ok : ExitCode.findings;
+}

@@ -1,0 +1,704 @@
+/**
+ * Decide: a pure function from the gathered objects and `now` to the report. Every step of the TLS
+ * path (cert-manager -> Issuer -> Singlestore spec.tls -> Certificates -> Secrets -> PetSets -> pods)
+ * is checked against the live objects and the x509 facts in the Secrets, never against the operator's
+ * summary alone (cert-manager says Ready for an expired certificate, cert-manager#7895).
+ */
+import { type Condition, findCondition } from '../kube/objects.ts';
+import { certificateName, defaultAliases, governingServiceName, petSetNames } from '../kubedb/naming.ts';
+import type {
+  Certificate,
+  CertificateSpec,
+  IssuerRef,
+  OpsRequest,
+  PetSet,
+  Pod,
+  Singlestore,
+} from '../kubedb/types.ts';
+import type { CertificateRequest, KubeEvent, Listed, Snapshot } from './gather.ts';
+import {
+  type CertificateReport,
+  type DatabaseReport,
+  type Finding,
+  healthOf,
+  type IssuerReport,
+  type OpsRequestReport,
+  type PetSetReport,
+  reportApiVersion,
+  type SecretReport,
+  type StatusReport,
+  steps,
+} from './report.ts';
+import { coversHost } from './x509.ts';
+
+export interface DiagnoseOptions {
+  now: Date;
+  /** Expiry closer than this is a warning. */
+  warnWithinMs: number;
+  /** TLS disabled is critical instead of informational. */
+  requireTls: boolean;
+  /** "kubectl singlestore", for hints that name a command. */
+  commandName: string;
+}
+
+const dayMs = 86_400_000;
+
+export function diagnose(snapshot: Snapshot, options: DiagnoseOptions): StatusReport {
+  const scopeFindings: Finding[] = [];
+  if (!snapshot.certManagerServed) {
+    scopeFindings.push({
+      step: 'cert-manager',
+      severity: 'critical',
+      object: 'CustomResourceDefinition certificates.cert-manager.io',
+      message: 'cert-manager is not installed: its CRDs are not served by the API server',
+      hint: 'install cert-manager (https://cert-manager.io/docs/installation/) before enabling TLS',
+    });
+  }
+  const databases = (snapshot.singlestores.ok ? snapshot.singlestores.items : [])
+    .map((db) => diagnoseDatabase(db, snapshot, options))
+    .sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
+  const count = (health: string) => databases.filter((db) => db.health === health).length;
+  return {
+    apiVersion: reportApiVersion,
+    kind: 'TLSStatusReport',
+    generatedAt: options.now.toISOString(),
+    scope: {
+      ...(snapshot.scope.namespace ? { namespace: snapshot.scope.namespace } : {}),
+      allNamespaces: snapshot.scope.namespace === undefined,
+      ...(snapshot.scope.name ? { name: snapshot.scope.name } : {}),
+      ...(snapshot.scope.labelSelector ? { labelSelector: snapshot.scope.labelSelector } : {}),
+    },
+    warnWithinDays: Math.round((options.warnWithinMs / dayMs) * 100) / 100,
+    findings: scopeFindings,
+    databases,
+    summary: {
+      databases: databases.length,
+      ok: count('OK'),
+      warning: count('WARNING'),
+      critical: count('CRITICAL'),
+      health: healthOf([...scopeFindings, ...databases.flatMap((db) => db.findings)]),
+    },
+  };
+}
+
+/** Everything known about one database while it is being checked. */
+interface Check {
+  db: Singlestore;
+  namespace: string;
+  name: string;
+  snapshot: Snapshot;
+  options: DiagnoseOptions;
+  findings: Finding[];
+}
+
+function diagnoseDatabase(db: Singlestore, snapshot: Snapshot, options: DiagnoseOptions): DatabaseReport {
+  const namespace = db.metadata.namespace ?? '';
+  const name = db.metadata.name;
+  const check: Check = { db, namespace, name, snapshot, options, findings: [] };
+  const phase = db.status?.phase ?? 'Unknown';
+  const tls = db.spec?.tls;
+  const report: DatabaseReport = {
+    namespace,
+    name,
+    health: 'OK',
+    phase,
+    tls: { enabled: Boolean(tls?.issuerRef) },
+    certificates: [],
+    petSets: [],
+    opsRequests: opsRequestsOf(check),
+    findings: check.findings,
+  };
+  if (phase !== 'Ready') {
+    add(
+      check,
+      'database',
+      phase === 'Critical' || phase === 'NotReady' ? 'warning' : 'info',
+      `Singlestore ${namespace}/${name}`,
+      `the database phase is ${phase}`,
+    );
+  }
+  if (!tls?.issuerRef) {
+    add(
+      check,
+      'database',
+      options.requireTls ? 'critical' : 'info',
+      `Singlestore ${namespace}/${name}`,
+      'TLS is not enabled (spec.tls is not set)',
+      `${options.commandName} tls enable ${name} -n ${namespace} --issuer <issuer>`,
+    );
+  } else {
+    if (!snapshot.certManagerServed) {
+      add(
+        check,
+        'cert-manager',
+        'critical',
+        `Singlestore ${namespace}/${name}`,
+        'spec.tls is set but cert-manager is not installed',
+      );
+    }
+    report.tls.issuer = checkIssuer(check, tls.issuerRef);
+    report.certificates = certificateSpecs(db).map((spec) => checkCertificate(check, spec));
+    report.petSets = checkPetSets(check, report.certificates);
+    const expiries = report.certificates.flatMap((certificate) => certificate.secret.certificate ?? []);
+    const earliest = expiries.sort((a, b) => a.notAfter.localeCompare(b.notAfter))[0];
+    if (earliest) report.earliestExpiry = { notAfter: earliest.notAfter, daysLeft: earliest.daysLeft };
+  }
+  checkOpsRequests(check, report.opsRequests);
+  check.findings.sort(
+    (a, b) => steps.indexOf(a.step) - steps.indexOf(b.step) || severityRank(a) - severityRank(b),
+  );
+  report.health = healthOf(check.findings);
+  return report;
+}
+
+function severityRank(finding: Finding): number {
+  return ['critical', 'warning', 'info'].indexOf(finding.severity);
+}
+
+function add(
+  check: Check,
+  step: Finding['step'],
+  severity: Finding['severity'],
+  object: string,
+  message: string,
+  hint?: string,
+): void {
+  check.findings.push({ step, severity, object, message, ...(hint ? { hint } : {}) });
+}
+
+/** Listing a kind was not allowed: one finding per database and kind, and the section says so. */
+function notChecked(check: Check, step: Finding['step'], listed: Listed<unknown>, what: string): void {
+  if (listed.ok) return;
+  const already = check.findings.some(
+    (finding) => finding.step === step && finding.message.startsWith(`${what} not checked`),
+  );
+  if (already) return;
+  add(
+    check,
+    step,
+    'warning',
+    `${what} in ${check.namespace}`,
+    `${what} not checked: ${listed.message}`,
+    'run with a user allowed to list them (README: RBAC)',
+  );
+}
+
+function items<T>(listed: Listed<T>): T[] {
+  return listed.ok ? listed.items : [];
+}
+
+function inNamespace<T extends { metadata: { namespace?: string; name: string } }>(
+  list: T[],
+  namespace: string,
+  name: string,
+): T | undefined {
+  return list.find((item) => item.metadata.namespace === namespace && item.metadata.name === name);
+}
+
+function checkIssuer(check: Check, ref: IssuerRef): IssuerReport {
+  const cluster = ref.kind === 'ClusterIssuer';
+  const kind = cluster ? 'ClusterIssuer' : 'Issuer';
+  const listed = cluster ? check.snapshot.clusterIssuers : check.snapshot.issuers;
+  const object = cluster ? `ClusterIssuer ${ref.name}` : `Issuer ${check.namespace}/${ref.name}`;
+  if (!listed.ok) {
+    if (check.snapshot.certManagerServed) notChecked(check, 'issuer', listed, `${kind}s`);
+    return { kind, name: ref.name, found: null, ready: null };
+  }
+  const issuer = cluster
+    ? listed.items.find((item) => item.metadata.name === ref.name)
+    : inNamespace(listed.items, check.namespace, ref.name);
+  if (!issuer) {
+    add(
+      check,
+      'issuer',
+      'critical',
+      object,
+      `${kind} "${ref.name}" does not exist`,
+      `create it, or point spec.tls.issuerRef at an existing ${kind}`,
+    );
+    return { kind, name: ref.name, found: false, ready: false };
+  }
+  const ready = findCondition(issuer.status?.conditions, 'Ready');
+  if (ready?.status !== 'True') {
+    const message = ready?.message ?? 'no Ready condition yet';
+    add(
+      check,
+      'issuer',
+      'critical',
+      object,
+      `${kind} is not Ready: ${message}`,
+      'fix the issuer first; cert-manager issues nothing until it is Ready',
+    );
+    return { kind, name: ref.name, found: true, ready: false, message };
+  }
+  return { kind, name: ref.name, found: true, ready: true };
+}
+
+function certificateSpecs(db: Singlestore): CertificateSpec[] {
+  const given = db.spec?.tls?.certificates ?? [];
+  const aliases = [...new Set([...defaultAliases, ...given.map((spec) => spec.alias)])];
+  return aliases.map((alias) => given.find((spec) => spec.alias === alias) ?? { alias });
+}
+
+function checkCertificate(check: Check, spec: CertificateSpec): CertificateReport {
+  const { namespace, snapshot } = check;
+  const name = certificateName(check.name, spec.alias);
+  const secretName = spec.secretName ?? name;
+  const object = `Certificate ${namespace}/${name}`;
+  const secret = checkSecret(check, spec.alias, secretName);
+  if (!snapshot.certificates.ok) {
+    if (snapshot.certManagerServed) notChecked(check, 'certificate', snapshot.certificates, 'Certificates');
+    return { alias: spec.alias, name, state: 'not-checked', ready: null, secret };
+  }
+  const certificate = inNamespace(snapshot.certificates.items, namespace, name);
+  if (!certificate) {
+    add(
+      check,
+      'certificate',
+      'critical',
+      object,
+      `Certificate "${name}" (alias ${spec.alias}) does not exist`,
+      "KubeDB's operator creates it from spec.tls: check that the KubeDB operator is running",
+    );
+    return { alias: spec.alias, name, state: 'missing', ready: false, secret };
+  }
+  const status = certificate.status ?? {};
+  const ready = findCondition(status.conditions, 'Ready');
+  const issuing = findCondition(status.conditions, 'Issuing');
+  const owned = (certificate.metadata.ownerReferences ?? []).some(
+    (owner) => owner.uid === check.db.metadata.uid,
+  );
+  const request = latestRequest(items(snapshot.certificateRequests), certificate);
+  const report: CertificateReport = {
+    alias: spec.alias,
+    name,
+    state: 'present',
+    ready: ready?.status === 'True',
+    ...(ready?.reason ? { readyReason: ready.reason } : {}),
+    ...(ready?.message ? { readyMessage: ready.message } : {}),
+    ownedByDatabase: owned,
+    ...(status.revision !== undefined ? { revision: status.revision } : {}),
+    ...(status.notAfter ? { notAfter: status.notAfter } : {}),
+    ...(status.renewalTime ? { renewalTime: status.renewalTime } : {}),
+    issuing: issuing?.status === 'True',
+    ...(status.lastFailureTime ? { lastFailureTime: status.lastFailureTime } : {}),
+    ...(request ? { latestRequest: request } : {}),
+    secret,
+  };
+  if (!owned) {
+    add(
+      check,
+      'certificate',
+      'warning',
+      object,
+      'the Certificate is not owned by the Singlestore',
+      'KubeDB did not create it; it will not be cleaned up or reconfigured with the database',
+    );
+  }
+  const nextAttempt = nextIssuanceAttempt(certificate, check.options.now);
+  if (nextAttempt) report.nextAttemptTime = nextAttempt.toISOString();
+  if (ready?.status !== 'True' || (issuing?.status === 'False' && issuing.reason === 'Failed')) {
+    const events = recentEvents(items(snapshot.certificateEvents), certificate);
+    if (events.length) report.recentEvents = events;
+    const reasons = [
+      ready?.status !== 'True'
+        ? `not Ready${ready?.reason ? ` (${ready.reason})` : ''}: ${ready?.message ?? 'no Ready condition yet'}`
+        : 'the last re-issuance failed',
+      request && request.ready !== true && request.message
+        ? `latest CertificateRequest ${request.name}: ${request.message}`
+        : undefined,
+      nextAttempt
+        ? `a failed attempt was made at ${status.lastFailureTime}; cert-manager will not try again before ${nextAttempt.toISOString()}`
+        : undefined,
+    ].filter(Boolean);
+    add(
+      check,
+      'certificate',
+      ready?.status === 'True' ? 'warning' : 'critical',
+      object,
+      reasons.join('; '),
+      nextAttempt
+        ? 'fix the cause (often the issuer), then renew; a manual renewal during the back-off still waits for it'
+        : `kubectl describe certificate ${name} -n ${namespace}`,
+    );
+  }
+  compareStatusWithSecret(check, object, certificate, secret);
+  return report;
+}
+
+/** cert-manager backs off after a failed issuance: 1h, doubling per failed attempt up to 32h. */
+export function nextIssuanceAttempt(certificate: Certificate, now: Date): Date | undefined {
+  const issuing = findCondition(certificate.status?.conditions, 'Issuing');
+  const lastFailure = certificate.status?.lastFailureTime;
+  if (!lastFailure || issuing?.status === 'True') return undefined;
+  const attempts = certificate.status?.failedIssuanceAttempts ?? 1;
+  const hours = Math.min(2 ** Math.max(attempts - 1, 0), 32);
+  const next = new Date(Date.parse(lastFailure) + hours * 3_600_000);
+  return next > now ? next : undefined;
+}
+
+function latestRequest(
+  requests: CertificateRequest[],
+  certificate: Certificate,
+): CertificateReport['latestRequest'] {
+  const own = requests.filter(
+    (request) =>
+      request.metadata.namespace === certificate.metadata.namespace &&
+      (request.metadata.ownerReferences ?? []).some(
+        (owner) => owner.kind === 'Certificate' && owner.name === certificate.metadata.name,
+      ),
+  );
+  const revisionOf = (request: CertificateRequest) =>
+    Number(request.metadata.annotations?.['cert-manager.io/certificate-revision'] ?? 0);
+  const latest = own.sort(
+    (a, b) =>
+      revisionOf(b) - revisionOf(a) ||
+      (b.metadata.creationTimestamp ?? '').localeCompare(a.metadata.creationTimestamp ?? ''),
+  )[0];
+  if (!latest) return undefined;
+  const ready = findCondition(latest.status?.conditions as Condition[] | undefined, 'Ready');
+  return {
+    name: latest.metadata.name,
+    ready: ready ? ready.status === 'True' : null,
+    ...(ready?.reason ? { reason: ready.reason } : {}),
+    ...(ready?.message ? { message: ready.message } : {}),
+  };
+}
+
+function recentEvents(events: KubeEvent[], certificate: Certificate): string[] {
+  return events
+    .filter(
+      (event) =>
+        event.involvedObject.namespace === certificate.metadata.namespace &&
+        event.involvedObject.name === certificate.metadata.name &&
+        event.type === 'Warning',
+    )
+    .sort((a, b) =>
+      (b.lastTimestamp ?? b.eventTime ?? '').localeCompare(a.lastTimestamp ?? a.eventTime ?? ''),
+    )
+    .slice(0, 3)
+    .map((event) => `${event.reason ?? 'Warning'}: ${event.message ?? ''}`.trim());
+}
+
+function checkSecret(check: Check, alias: string, secretName: string): SecretReport {
+  const { namespace, snapshot, options } = check;
+  const object = `Secret ${namespace}/${secretName}`;
+  if (!snapshot.secrets.ok) {
+    notChecked(check, 'secret', snapshot.secrets, 'Secrets');
+    return { name: secretName, state: 'not-checked', error: snapshot.secrets.message };
+  }
+  const secret = snapshot.secrets.items.find(
+    (item) => item.namespace === namespace && item.name === secretName,
+  );
+  if (!secret) {
+    add(
+      check,
+      'secret',
+      'critical',
+      object,
+      `no kubernetes.io/tls Secret "${secretName}" (missing, or of another type)`,
+      'cert-manager writes it once the Certificate is issued: check the Certificate',
+    );
+    return { name: secretName, state: 'missing' };
+  }
+  const report: SecretReport = { name: secretName, state: 'present', keys: secret.keys };
+  const missingKeys = ['ca.crt', 'tls.crt', 'tls.key'].filter((key) => !secret.keys.includes(key));
+  if (missingKeys.length)
+    add(
+      check,
+      'secret',
+      'critical',
+      object,
+      `the Secret lacks ${missingKeys.join(', ')}`,
+      'KubeDB mounts ca.crt, tls.crt and tls.key; renew the Certificate to rewrite the Secret',
+    );
+  const { facts } = secret;
+  if (!facts.certificate) {
+    report.error = facts.parseError;
+    if (secret.keys.includes('tls.crt'))
+      add(
+        check,
+        'secret',
+        'critical',
+        object,
+        facts.parseError ?? 'tls.crt holds no certificate',
+        'renew the Certificate so cert-manager writes a valid one',
+      );
+    return report;
+  }
+  const cert = facts.certificate;
+  const daysLeft = Math.floor((Date.parse(cert.notAfter) - options.now.getTime()) / dayMs);
+  report.certificate = { ...cert, daysLeft, signedByCa: facts.signedByCa, keyMatchesCertificate: facts.key };
+  checkValidity(check, object, cert.notBefore, cert.notAfter);
+  const caMessages: Record<string, [Finding['severity'], string] | undefined> = {
+    'not-signed': [
+      'critical',
+      'tls.crt is not signed by the CA in ca.crt (was the CA rotated?); clients that trust ca.crt will reject it',
+    ],
+    missing: ['warning', 'ca.crt is empty: clients cannot verify the certificate with this Secret'],
+    unreadable: ['critical', 'ca.crt does not parse'],
+  };
+  const caProblem = caMessages[facts.signedByCa];
+  if (caProblem)
+    add(
+      check,
+      'secret',
+      caProblem[0],
+      object,
+      caProblem[1],
+      `${options.commandName} tls rotate ${check.name} -n ${namespace}`,
+    );
+  const keyMessages: Record<string, string | undefined> = {
+    mismatch: 'tls.key does not belong to the certificate in tls.crt',
+    missing: 'tls.key is empty',
+    unreadable: 'tls.key does not parse as a private key',
+  };
+  const keyProblem = keyMessages[facts.key];
+  if (keyProblem)
+    add(
+      check,
+      'secret',
+      'critical',
+      object,
+      keyProblem,
+      `${options.commandName} tls rotate ${check.name} -n ${namespace}`,
+    );
+  if (alias === 'server') checkServerNames(check, object, cert.dnsNames);
+  return report;
+}
+
+function checkValidity(check: Check, object: string, notBefore: string, notAfter: string): void {
+  const now = check.options.now.getTime();
+  const left = Date.parse(notAfter) - now;
+  const rotate = `${check.options.commandName} tls rotate ${check.name} -n ${check.namespace}`;
+  if (left <= 0) {
+    add(
+      check,
+      'secret',
+      'critical',
+      object,
+      `the certificate expired ${Math.ceil(-left / dayMs)} day(s) ago (notAfter ${notAfter})`,
+      rotate,
+    );
+  } else if (Date.parse(notBefore) > now) {
+    add(
+      check,
+      'secret',
+      'critical',
+      object,
+      `the certificate is not valid yet (notBefore ${notBefore}): check clocks`,
+      rotate,
+    );
+  } else if (left < check.options.warnWithinMs) {
+    add(
+      check,
+      'secret',
+      'warning',
+      object,
+      `the certificate expires in ${Math.floor(left / dayMs)} day(s) (notAfter ${notAfter})`,
+      rotate,
+    );
+  }
+}
+
+/** Clients reach the database through its Services and per-pod names: the server certificate must cover them. */
+function checkServerNames(check: Check, object: string, dnsNames: string[]): void {
+  const { name, namespace, db } = check;
+  const [firstPetSet] = petSetNames(name, Boolean(db.spec?.topology));
+  const hosts = [
+    `${name}.${namespace}.svc`,
+    `${firstPetSet}-0.${governingServiceName(name)}.${namespace}.svc`,
+  ];
+  const uncovered = hosts.filter((host) => !coversHost(dnsNames, host));
+  if (uncovered.length) {
+    add(
+      check,
+      'secret',
+      'critical',
+      object,
+      `the server certificate does not cover ${uncovered.join(', ')}`,
+      "clients verifying the hostname will fail: remove custom dnsNames that replace KubeDB's, then rotate",
+    );
+  }
+}
+
+function compareStatusWithSecret(
+  check: Check,
+  object: string,
+  certificate: Certificate,
+  secret: SecretReport,
+): void {
+  const statusNotAfter = certificate.status?.notAfter;
+  const secretNotAfter = secret.certificate?.notAfter;
+  if (!statusNotAfter || !secretNotAfter) return;
+  if (Math.abs(Date.parse(statusNotAfter) - Date.parse(secretNotAfter)) > 1000) {
+    add(
+      check,
+      'certificate',
+      'warning',
+      object,
+      `cert-manager's status says notAfter ${statusNotAfter} but the Secret holds ${secretNotAfter}`,
+      'the Secret was changed outside cert-manager, or an issuance is under way',
+    );
+  }
+}
+
+function checkPetSets(check: Check, certificates: CertificateReport[]): PetSetReport[] {
+  const { namespace, snapshot, db } = check;
+  const secretNames = certificates.map((certificate) => certificate.secret.name);
+  const latestIssue = certificates
+    .map((certificate) => certificate.secret.certificate?.notBefore)
+    .filter((value): value is string => Boolean(value))
+    .sort()
+    .at(-1);
+  return petSetNames(check.name, Boolean(db.spec?.topology)).map((petSetName) => {
+    const object = `PetSet ${namespace}/${petSetName}`;
+    if (!snapshot.petSets.ok) {
+      notChecked(check, 'petset', snapshot.petSets, 'PetSets');
+      return { name: petSetName, state: 'not-checked' };
+    }
+    const petSet = inNamespace(snapshot.petSets.items, namespace, petSetName);
+    if (!petSet) {
+      add(
+        check,
+        'petset',
+        'critical',
+        object,
+        `PetSet "${petSetName}" does not exist`,
+        "KubeDB's operator creates it: check that the KubeDB operator is running",
+      );
+      return { name: petSetName, state: 'missing' };
+    }
+    const mounted = mountedSecrets(petSet);
+    const unmounted = secretNames.filter((secret) => !mounted.has(secret));
+    if (unmounted.length) {
+      add(
+        check,
+        'petset',
+        'critical',
+        object,
+        `the pod template does not mount ${unmounted.join(', ')}`,
+        'KubeDB adds the TLS volume when it reconciles TLS; enable TLS through an ops request so the pods are reconfigured',
+      );
+    }
+    const status = petSet.status ?? {};
+    const replicas = petSet.spec.replicas ?? 1;
+    const rolledOut =
+      (status.observedGeneration ?? 0) >= (petSet.metadata.generation ?? 0) &&
+      (status.updatedReplicas ?? 0) >= replicas &&
+      (status.readyReplicas ?? 0) >= replicas &&
+      (!status.updateRevision || status.updateRevision === status.currentRevision);
+    if (!rolledOut) {
+      add(
+        check,
+        'petset',
+        'warning',
+        object,
+        `rollout not finished: ${status.updatedReplicas ?? 0}/${replicas} updated, ${status.readyReplicas ?? 0}/${replicas} ready`,
+        'wait for it, or check the pods',
+      );
+    }
+    const stalePods = latestIssue
+      ? podsOf(items(snapshot.pods), petSet).filter((pod) => startedBefore(pod, latestIssue))
+      : [];
+    if (!snapshot.pods.ok) notChecked(check, 'pods', snapshot.pods, 'Pods');
+    if (stalePods.length) {
+      add(
+        check,
+        'pods',
+        'warning',
+        object,
+        `${stalePods.map((pod) => pod.metadata.name).join(', ')} started before the current certificate was issued (${latestIssue}) and may serve the old one`,
+        `${check.options.commandName} tls rotate ${check.name} -n ${namespace} --restart-only`,
+      );
+    }
+    return {
+      name: petSetName,
+      state: 'present',
+      mountsTlsSecrets: unmounted.length === 0,
+      replicas,
+      readyReplicas: status.readyReplicas ?? 0,
+      updatedReplicas: status.updatedReplicas ?? 0,
+      generation: petSet.metadata.generation ?? 0,
+      observedGeneration: status.observedGeneration ?? 0,
+      ...(status.currentRevision ? { currentRevision: status.currentRevision } : {}),
+      ...(status.updateRevision ? { updateRevision: status.updateRevision } : {}),
+      rolledOut,
+      stalePods: stalePods.map((pod) => pod.metadata.name),
+    };
+  });
+}
+
+/**
+ * A pod loads its certificates when its containers start (after the Secret volume is mounted), so
+ * compare the earliest container start, falling back to the pod's start time.
+ */
+function startedBefore(pod: Pod, issued: string): boolean {
+  const starts = (pod.status?.containerStatuses ?? [])
+    .map((container) => container.state?.running?.startedAt)
+    .filter((at): at is string => Boolean(at));
+  const started = starts.sort()[0] ?? pod.status?.startTime;
+  return started !== undefined && Date.parse(started) < Date.parse(issued);
+}
+
+function mountedSecrets(petSet: PetSet): Set<string> {
+  const names = new Set<string>();
+  for (const volume of petSet.spec.template.spec?.volumes ?? []) {
+    if (volume.secret?.secretName) names.add(volume.secret.secretName);
+    for (const source of volume.projected?.sources ?? [])
+      if (source.secret?.name) names.add(source.secret.name);
+  }
+  return names;
+}
+
+function podsOf(pods: Pod[], petSet: PetSet): Pod[] {
+  return pods.filter(
+    (pod) =>
+      pod.metadata.namespace === petSet.metadata.namespace &&
+      ((pod.metadata.ownerReferences ?? []).some(
+        (owner) => owner.kind === 'PetSet' && owner.name === petSet.metadata.name,
+      ) ||
+        new RegExp(`^${petSet.metadata.name}-\\d+$`).test(pod.metadata.name)),
+  );
+}
+
+function opsRequestsOf(check: Check): OpsRequestReport[] {
+  return items(check.snapshot.opsRequests)
+    .filter(
+      (request: OpsRequest) =>
+        request.metadata.namespace === check.namespace && request.spec.databaseRef?.name === check.name,
+    )
+    .filter((request) => request.spec.type === 'ReconfigureTLS' || request.spec.type === 'Restart')
+    .sort((a, b) => (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? ''))
+    .map((request) => {
+      const conditions = request.status?.conditions ?? [];
+      const message = [...conditions].reverse().find((condition) => condition.message)?.message;
+      return {
+        name: request.metadata.name,
+        type: request.spec.type,
+        phase: request.status?.phase ?? 'Pending',
+        ...(request.metadata.creationTimestamp ? { created: request.metadata.creationTimestamp } : {}),
+        ...(message ? { message } : {}),
+      };
+    });
+}
+
+function checkOpsRequests(check: Check, requests: OpsRequestReport[]): void {
+  for (const request of requests) {
+    const object = `SinglestoreOpsRequest ${check.namespace}/${request.name}`;
+    if (['Pending', 'Progressing', 'WaitingForApproval', 'Approved'].includes(request.phase)) {
+      add(check, 'ops-request', 'info', object, `${request.type} is ${request.phase}`);
+    }
+  }
+  const last = requests.at(-1);
+  if (last?.phase === 'Failed') {
+    add(
+      check,
+      'ops-request',
+      'warning',
+      `SinglestoreOpsRequest ${check.namespace}/${last.name}`,
+      `the latest ${last.type} request failed${last.message ? `: ${last.message}` : ''}`,
+      `kubectl describe singlestoreopsrequest ${last.name} -n ${check.namespace}`,
+    );
+  }
+}

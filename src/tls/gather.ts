@@ -1,0 +1,165 @@
+/**
+ * Gather: every API call `tls status` makes, and nothing else. One LIST per kind, all in parallel,
+ * whatever the number of databases, so a cluster-wide status costs the same few requests for 1 or 1000
+ * databases. A kind that cannot be read (forbidden, not served) becomes data, not an abort.
+ * TLS Secrets are reduced to their facts here, so key material never leaves this module.
+ */
+import { ApiError } from '../errors.ts';
+import type { KubeClient, ListOptions } from '../kube/client.ts';
+import type { KubeObject } from '../kube/objects.ts';
+import { Resources, type ResourceType } from '../kube/resources.ts';
+import type { Certificate, Issuer, OpsRequest, PetSet, Pod, Secret, Singlestore } from '../kubedb/types.ts';
+import { inspectTlsData, type SecretFacts } from './x509.ts';
+
+export type Listed<T> =
+  | { ok: true; items: T[] }
+  | { ok: false; reason: 'forbidden' | 'not-served' | 'error'; message: string };
+
+export interface CertificateRequest extends KubeObject {
+  status?: { conditions?: { type: string; status: string; reason?: string; message?: string }[] };
+}
+
+export interface KubeEvent extends KubeObject {
+  involvedObject: { kind?: string; name?: string; namespace?: string };
+  type?: string;
+  reason?: string;
+  message?: string;
+  lastTimestamp?: string;
+  eventTime?: string;
+  count?: number;
+}
+
+/** A TLS Secret without its data: what it holds, as facts. */
+export interface SecretSummary {
+  name: string;
+  namespace: string;
+  type: string;
+  keys: string[];
+  facts: SecretFacts;
+}
+
+export interface Scope {
+  /** Undefined with --all-namespaces. */
+  namespace?: string;
+  name?: string;
+  labelSelector?: string;
+}
+
+export interface Snapshot {
+  scope: Scope;
+  certManagerServed: boolean;
+  opsRequestsServed: boolean;
+  singlestores: Listed<Singlestore>;
+  certificates: Listed<Certificate>;
+  certificateRequests: Listed<CertificateRequest>;
+  certificateEvents: Listed<KubeEvent>;
+  secrets: Listed<SecretSummary>;
+  petSets: Listed<PetSet>;
+  pods: Listed<Pod>;
+  issuers: Listed<Issuer>;
+  clusterIssuers: Listed<Issuer>;
+  opsRequests: Listed<OpsRequest>;
+}
+
+const kubedbSelector = 'app.kubernetes.io/name=singlestores.kubedb.com';
+const notServed = { ok: false, reason: 'not-served', message: 'not served by the API server' } as const;
+
+export async function gather(client: KubeClient, scope: Scope): Promise<Snapshot> {
+  const namespace = scope.namespace;
+  const [certManagerServed, opsRequestsServed] = await Promise.all([
+    client.serves(Resources.certificate),
+    client.serves(Resources.opsRequest),
+  ]);
+  const certManager = <T extends KubeObject>(type: ResourceType, options: ListOptions = {}) =>
+    certManagerServed ? listed<T>(client, type, { namespace, ...options }) : Promise.resolve(notServed);
+  const databaseSelector = [scope.labelSelector].filter(Boolean).join(',') || undefined;
+  const [
+    singlestores,
+    certificates,
+    certificateRequests,
+    certificateEvents,
+    secrets,
+    petSets,
+    pods,
+    issuers,
+    clusterIssuers,
+    opsRequests,
+  ] = await Promise.all([
+    listed<Singlestore>(client, Resources.singlestore, {
+      namespace,
+      labelSelector: databaseSelector,
+      fieldSelector: scope.name ? `metadata.name=${scope.name}` : undefined,
+    }),
+    certManager<Certificate>(Resources.certificate),
+    certManager<CertificateRequest>(Resources.certificateRequest),
+    listed<KubeEvent>(client, Resources.event, {
+      namespace,
+      fieldSelector: 'involvedObject.kind=Certificate',
+    }),
+    listed<Secret>(client, Resources.secret, { namespace, fieldSelector: 'type=kubernetes.io/tls' }).then(
+      summarizeSecrets,
+    ),
+    listed<PetSet>(client, Resources.petset, { namespace, labelSelector: kubedbSelector }),
+    listed<Pod>(client, Resources.pod, { namespace, labelSelector: kubedbSelector }),
+    certManager<Issuer>(Resources.issuer),
+    certManagerServed ? listed<Issuer>(client, Resources.clusterIssuer, {}) : Promise.resolve(notServed),
+    opsRequestsServed
+      ? listed<OpsRequest>(client, Resources.opsRequest, { namespace })
+      : Promise.resolve(notServed),
+  ]);
+  return {
+    scope,
+    certManagerServed,
+    opsRequestsServed,
+    singlestores,
+    certificates,
+    certificateRequests,
+    certificateEvents,
+    secrets,
+    petSets,
+    pods,
+    issuers,
+    clusterIssuers,
+    opsRequests,
+  };
+}
+
+async function listed<T extends KubeObject>(
+  client: KubeClient,
+  type: ResourceType,
+  options: ListOptions,
+): Promise<Listed<T>> {
+  try {
+    return { ok: true, items: (await client.list<T>(type, options)).items };
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+    if (error.isForbidden) return { ok: false, reason: 'forbidden', message: error.message };
+    if (error.status === 404) return notServed;
+    // Unreachable server, timeouts, authentication: nothing else would work either.
+    if (error.status === 0 || error.status === 401) throw error;
+    return { ok: false, reason: 'error', message: error.message };
+  }
+}
+
+function summarizeSecrets(secrets: Listed<Secret>): Listed<SecretSummary> {
+  if (!secrets.ok) return secrets;
+  return {
+    ok: true,
+    items: secrets.items.map((secret) => {
+      const data = secret.data ?? {};
+      const decoded = (key: string) =>
+        data[key] === undefined ? undefined : Buffer.from(data[key] as string, 'base64').toString('utf8');
+      return {
+        name: secret.metadata.name,
+        namespace: secret.metadata.namespace ?? '',
+        type: secret.type ?? '',
+        keys: Object.keys(data).sort(),
+        facts: inspectTlsData({
+          'tls.crt': decoded('tls.crt'),
+          'tls.key': decoded('tls.key'),
+          'ca.crt': decoded('ca.crt'),
+        }),
+      };
+    }),
+  };
+}

@@ -1,0 +1,196 @@
+/**
+ * Render: the report as text. A table for many databases (kubectl's look: capital headers, columns
+ * three spaces apart), `-o wide` with more columns, a sectioned view for one database (like cmctl's
+ * `status certificate`), and the versioned JSON/YAML report.
+ */
+import { type DataFormat, renderData } from '../output/formats.ts';
+import { formatTable } from '../output/table.ts';
+import type { DatabaseReport, Finding, StatusReport } from './report.ts';
+
+export type StatusFormat = 'table' | 'wide' | 'detail' | DataFormat;
+
+export const renderers: Record<StatusFormat, (report: StatusReport) => string> = {
+  table: (report) => renderTable(report, false),
+  wide: (report) => renderTable(report, true),
+  detail: renderDetail,
+  json: (report) => renderData(report, 'json'),
+  yaml: (report) => renderData(report, 'yaml'),
+};
+
+function renderTable(report: StatusReport, wide: boolean): string {
+  const allNamespaces = report.scope.allNamespaces;
+  const headers = [
+    ...(allNamespaces ? ['NAMESPACE'] : []),
+    'NAME',
+    'TLS',
+    'ISSUER',
+    'CERTS',
+    'EXPIRES',
+    'ROLLOUT',
+    ...(wide ? ['PHASE', 'PODS', 'STALE-PODS', 'LAST-OPS'] : []),
+    'STATUS',
+    'FINDING',
+  ];
+  const rows = report.databases.map((db) => [
+    ...(allNamespaces ? [db.namespace] : []),
+    db.name,
+    db.tls.enabled ? 'enabled' : 'disabled',
+    issuerCell(db),
+    certificatesCell(db),
+    expiryCell(db),
+    rolloutCell(db),
+    ...(wide
+      ? [
+          db.phase,
+          podsCell(db),
+          String(db.petSets.reduce((sum, p) => sum + (p.stalePods?.length ?? 0), 0)),
+          lastOpsCell(db),
+        ]
+      : []),
+    db.health,
+    firstFinding(db.findings),
+  ]);
+  const scopeLines = report.findings.map(
+    (finding) =>
+      `${finding.severity.toUpperCase()}: ${finding.message}${finding.hint ? ` (${finding.hint})` : ''}\n`,
+  );
+  return scopeLines.join('') + (rows.length ? formatTable(headers, rows) : '');
+}
+
+function issuerCell(db: DatabaseReport): string {
+  const issuer = db.tls.issuer;
+  if (!issuer) return '-';
+  const state =
+    issuer.found === null ? 'unknown' : !issuer.found ? 'missing' : issuer.ready ? 'Ready' : 'NotReady';
+  return `${issuer.kind === 'ClusterIssuer' ? 'clusterissuer/' : ''}${issuer.name} (${state})`;
+}
+
+function certificatesCell(db: DatabaseReport): string {
+  if (!db.tls.enabled) return '-';
+  if (db.certificates.every((certificate) => certificate.state === 'not-checked')) return '?';
+  return `${db.certificates.filter((certificate) => certificate.ready).length}/${db.certificates.length}`;
+}
+
+function expiryCell(db: DatabaseReport): string {
+  if (!db.earliestExpiry) return db.tls.enabled ? '?' : '-';
+  const days = db.earliestExpiry.daysLeft;
+  return days < 0 ? 'expired' : `${days}d`;
+}
+
+function rolloutCell(db: DatabaseReport): string {
+  if (db.petSets.length === 0) return '-';
+  if (db.petSets.some((petSet) => petSet.state === 'missing')) return 'missing';
+  if (db.petSets.some((petSet) => petSet.state === 'not-checked')) return '?';
+  return db.petSets.every((petSet) => petSet.rolledOut) ? 'done' : 'in progress';
+}
+
+function podsCell(db: DatabaseReport): string {
+  if (db.petSets.length === 0) return '-';
+  const ready = db.petSets.reduce((sum, petSet) => sum + (petSet.readyReplicas ?? 0), 0);
+  const total = db.petSets.reduce((sum, petSet) => sum + (petSet.replicas ?? 0), 0);
+  return `${ready}/${total}`;
+}
+
+function lastOpsCell(db: DatabaseReport): string {
+  const last = db.opsRequests.at(-1);
+  return last ? `${last.type}/${last.phase}` : '-';
+}
+
+function firstFinding(findings: Finding[]): string {
+  const first = findings.find((finding) => finding.severity !== 'info') ?? findings[0];
+  return first ? first.message : '-';
+}
+
+function notCheckedText(error: string | undefined): string {
+  return error && /forbidden/.test(error)
+    ? 'not checked: forbidden'
+    : `not checked: ${error ?? 'unreadable'}`;
+}
+
+function renderDetail(report: StatusReport): string {
+  const lines: string[] = [];
+  for (const finding of report.findings) lines.push(`${finding.severity.toUpperCase()}: ${finding.message}`);
+  for (const db of report.databases) lines.push(...databaseDetail(db), '');
+  return `${lines.join('\n').trimEnd()}\n`;
+}
+
+function databaseDetail(db: DatabaseReport): string[] {
+  const lines = [`Singlestore ${db.namespace}/${db.name}: ${db.health}`, `  Phase:   ${db.phase}`];
+  lines.push(`  TLS:     ${db.tls.enabled ? `enabled, issuer ${issuerCell(db)}` : 'disabled'}`);
+  if (db.earliestExpiry)
+    lines.push(`  Expires: ${db.earliestExpiry.notAfter} (${db.earliestExpiry.daysLeft} days left)`);
+  if (db.certificates.length) {
+    lines.push('', 'Certificates:');
+    for (const certificate of db.certificates) {
+      const state =
+        certificate.state === 'present'
+          ? `${certificate.ready ? 'Ready' : `not Ready${certificate.readyReason ? ` (${certificate.readyReason})` : ''}`}${certificate.revision !== undefined ? `, revision ${certificate.revision}` : ''}${certificate.issuing ? ', issuing' : ''}`
+          : certificate.state;
+      lines.push(`  ${certificate.alias}: Certificate ${certificate.name}, ${state}`);
+      if (certificate.latestRequest && certificate.latestRequest.ready !== true) {
+        lines.push(
+          `    Request ${certificate.latestRequest.name}: ${certificate.latestRequest.reason ?? 'pending'} ${certificate.latestRequest.message ?? ''}`.trimEnd(),
+        );
+      }
+      if (certificate.nextAttemptTime)
+        lines.push(`    Next issuance attempt: ${certificate.nextAttemptTime} (back-off after a failure)`);
+      for (const event of certificate.recentEvents ?? []) lines.push(`    Event: ${event}`);
+      const secret = certificate.secret;
+      if (secret.state !== 'present') {
+        lines.push(
+          `    Secret ${secret.name}: ${secret.state === 'missing' ? 'missing' : notCheckedText(secret.error)}`,
+        );
+        continue;
+      }
+      lines.push(`    Secret ${secret.name}: ${(secret.keys ?? []).join(', ') || 'no data'}`);
+      const x509 = secret.certificate;
+      if (!x509) {
+        lines.push(`      ${secret.error ?? 'no certificate'}`);
+        continue;
+      }
+      lines.push(
+        `      Subject:   ${x509.subject}`,
+        `      Issuer:    ${x509.issuer}`,
+        `      Serial:    ${x509.serialNumber}`,
+        `      Valid:     ${x509.notBefore} to ${x509.notAfter} (${x509.daysLeft} days left)`,
+      );
+      if (x509.dnsNames.length) lines.push(`      DNS names: ${x509.dnsNames.join(', ')}`);
+      if (x509.ipAddresses.length) lines.push(`      IPs:       ${x509.ipAddresses.join(', ')}`);
+      lines.push(
+        `      Chain:     ${x509.signedByCa === 'signed' ? 'signed by ca.crt' : `ca.crt: ${x509.signedByCa}`}; key ${x509.keyMatchesCertificate}`,
+      );
+    }
+  }
+  if (db.petSets.length) {
+    lines.push('', 'PetSets:');
+    for (const petSet of db.petSets) {
+      if (petSet.state !== 'present') {
+        lines.push(
+          `  ${petSet.name}: ${petSet.state === 'missing' ? 'missing' : notCheckedText('forbidden')}`,
+        );
+        continue;
+      }
+      lines.push(
+        `  ${petSet.name}: ${petSet.readyReplicas}/${petSet.replicas} ready, ${petSet.updatedReplicas}/${petSet.replicas} updated, rollout ${petSet.rolledOut ? 'done' : 'in progress'}, ${petSet.mountsTlsSecrets ? 'mounts the TLS Secrets' : 'does NOT mount the TLS Secrets'}`,
+      );
+      if (petSet.stalePods?.length)
+        lines.push(`    Pods older than the certificate: ${petSet.stalePods.join(', ')}`);
+    }
+  }
+  if (db.opsRequests.length) {
+    lines.push('', 'Ops requests:');
+    for (const request of db.opsRequests)
+      lines.push(
+        `  ${request.name}: ${request.type} ${request.phase}${request.message ? ` (${request.message})` : ''}`,
+      );
+  }
+  lines.push('', 'Findings:');
+  if (db.findings.length === 0) lines.push('  none: every step of the TLS path checks out');
+  db.findings.forEach((finding, index) => {
+    lines.push(
+      `  ${index + 1}. ${finding.severity.toUpperCase()} [${finding.step}] ${finding.object}: ${finding.message}`,
+    );
+    if (finding.hint) lines.push(`     hint: ${finding.hint}`);
+  });
+  return lines;
+}

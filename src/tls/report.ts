@@ -1,0 +1,139 @@
+/**
+ * The `tls status` report: one view model for every output format. Its JSON form is a versioned
+ * contract for scripts (README "tls status JSON"): fields may be added in a minor version, never
+ * renamed or removed without bumping `apiVersion`.
+ */
+export const reportApiVersion = 'singlestore.tls.kubedb.com/v1';
+
+export type Severity = 'critical' | 'warning' | 'info';
+export type Health = 'OK' | 'WARNING' | 'CRITICAL';
+
+/** The TLS path, in order: the first broken step is the one to fix first. */
+export const steps = [
+  'cert-manager',
+  'issuer',
+  'database',
+  'certificate',
+  'secret',
+  'petset',
+  'pods',
+  'ops-request',
+] as const;
+export type Step = (typeof steps)[number];
+
+export interface Finding {
+  step: Step;
+  severity: Severity;
+  /** "Certificate demo/db-server-cert" */
+  object: string;
+  message: string;
+  hint?: string;
+}
+
+export interface IssuerReport {
+  kind: string;
+  name: string;
+  /** null: could not be checked (forbidden or not served). */
+  found: boolean | null;
+  ready: boolean | null;
+  message?: string;
+}
+
+export interface X509Report {
+  subject: string;
+  issuer: string;
+  serialNumber: string;
+  notBefore: string;
+  notAfter: string;
+  daysLeft: number;
+  dnsNames: string[];
+  ipAddresses: string[];
+  signedByCa: string;
+  keyMatchesCertificate: string;
+  chainLength: number;
+}
+
+export interface SecretReport {
+  name: string;
+  /** 'not-checked' when Secrets could not be read. */
+  state: 'present' | 'missing' | 'not-checked';
+  keys?: string[];
+  certificate?: X509Report;
+  error?: string;
+}
+
+export interface CertificateReport {
+  alias: string;
+  name: string;
+  state: 'present' | 'missing' | 'not-checked';
+  ready: boolean | null;
+  readyReason?: string;
+  readyMessage?: string;
+  ownedByDatabase?: boolean;
+  revision?: number;
+  notAfter?: string;
+  renewalTime?: string;
+  issuing?: boolean;
+  lastFailureTime?: string;
+  nextAttemptTime?: string;
+  latestRequest?: { name: string; ready: boolean | null; reason?: string; message?: string };
+  recentEvents?: string[];
+  secret: SecretReport;
+}
+
+export interface PetSetReport {
+  name: string;
+  state: 'present' | 'missing' | 'not-checked';
+  mountsTlsSecrets?: boolean;
+  replicas?: number;
+  readyReplicas?: number;
+  updatedReplicas?: number;
+  generation?: number;
+  observedGeneration?: number;
+  currentRevision?: string;
+  updateRevision?: string;
+  rolledOut?: boolean;
+  /** Pods started before the certificate they serve was issued. */
+  stalePods?: string[];
+}
+
+export interface OpsRequestReport {
+  name: string;
+  type: string;
+  phase: string;
+  created?: string;
+  message?: string;
+}
+
+export interface DatabaseReport {
+  namespace: string;
+  name: string;
+  health: Health;
+  phase: string;
+  tls: { enabled: boolean; issuer?: IssuerReport };
+  certificates: CertificateReport[];
+  petSets: PetSetReport[];
+  opsRequests: OpsRequestReport[];
+  /** Ordered along the TLS path: findings[0] is the first broken step. */
+  findings: Finding[];
+  /** Earliest notAfter of the certificates in the Secrets, and its days left. */
+  earliestExpiry?: { notAfter: string; daysLeft: number };
+}
+
+export interface StatusReport {
+  apiVersion: typeof reportApiVersion;
+  kind: 'TLSStatusReport';
+  generatedAt: string;
+  scope: { namespace?: string; allNamespaces: boolean; name?: string; labelSelector?: string };
+  warnWithinDays: number;
+  /** Problems of the whole scope (cert-manager missing, nothing readable). */
+  findings: Finding[];
+  databases: DatabaseReport[];
+  summary: { databases: number; ok: number; warning: number; critical: number; health: Health };
+}
+
+export function healthOf(findings: Finding[]): Health {
+  if (findings.some((finding) => finding.severity === 'critical')) return 'CRITICAL';
+  if (findings.some((finding) => finding.severity === 'warning')) return 'WARNING';
+  return 'OK';
+}
