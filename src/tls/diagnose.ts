@@ -477,7 +477,7 @@ function checkValidity(check: Check, object: string, notBefore: string, notAfter
       'secret',
       'critical',
       object,
-      `the certificate expired ${Math.ceil(-left / dayMs)} day(s) ago (notAfter ${notAfter})`,
+      `the certificate expired ${span(-left)} ago (notAfter ${notAfter})`,
       rotate,
     );
   } else if (Date.parse(notBefore) > now) {
@@ -495,10 +495,17 @@ function checkValidity(check: Check, object: string, notBefore: string, notAfter
       'secret',
       'warning',
       object,
-      `the certificate expires in ${Math.floor(left / dayMs)} day(s) (notAfter ${notAfter})`,
+      `the certificate expires in ${span(left)} (notAfter ${notAfter})`,
       rotate,
     );
   }
+}
+
+/** Whole days when there is at least one, else hours, else minutes. */
+function span(ms: number): string {
+  if (ms >= dayMs) return `${Math.floor(ms / dayMs)} day(s)`;
+  if (ms >= 3_600_000) return `${Math.floor(ms / 3_600_000)} hour(s)`;
+  return `${Math.max(1, Math.floor(ms / 60_000))} minute(s)`;
 }
 
 /** Clients reach the database through its Services and per-pod names: the server certificate must cover them. */

@@ -14,6 +14,7 @@ const lookup: Lookup = async (source, typed) => {
   calls.push({ kind: source.kind, typed });
   if (source.kind === 'namespaces') return ['default', 'demo', 'kube-system'];
   if (source.kind === 'contexts') return ['admin', 'limited'];
+  if (source.kind === 'singlestores') return ['sdb-a', 'sdb-b', 'other'];
   return [];
 };
 
@@ -24,7 +25,7 @@ test('top level: the commands, with descriptions, no files', async () => {
   const result = await complete([''], commandTree, connectionFlags, lookup);
   assert.deepEqual(
     result.candidates.map((c) => c.value),
-    ['context', 'version', 'completion'],
+    ['tls', 'context', 'version', 'completion'],
   );
   assert.ok(result.candidates.every((c) => c.description));
   assert.equal(result.directive, Directive.noFileComp);
@@ -44,6 +45,14 @@ test('flag values: static choices, contexts, namespaces from the cluster', async
   assert.deepEqual(await values('--context', ''), ['admin', 'limited']);
   assert.deepEqual(await values('-n', 'd'), ['default', 'demo']);
   assert.deepEqual(await values('completion', ''), ['bash', 'zsh', 'fish', 'powershell']);
+});
+
+test('subcommands and Singlestore names', async () => {
+  assert.deepEqual(await values('tls', ''), ['status']);
+  assert.deepEqual(await values('tls', 'status', 'sdb'), ['sdb-a', 'sdb-b']);
+  assert.deepEqual(await values('-n', 'demo', 'tls', 'status', '-o', ''), ['wide', 'json', 'yaml']);
+  assert.ok((await values('tls', 'status', '--')).includes('--warn-within'));
+  assert.deepEqual(await values('tls', 'status', 'sdb-a', ''), []);
 });
 
 test('lookups see the flags typed before the cursor', async () => {
