@@ -16,6 +16,7 @@ import type {
   Singlestore,
 } from '../kubedb/types.ts';
 import type { CertificateRequest, KubeEvent, Listed, Snapshot } from './gather.ts';
+import { issuerReadiness } from './issuer.ts';
 import {
   type CertificateReport,
   type DatabaseReport,
@@ -207,7 +208,8 @@ function checkIssuer(check: Check, ref: IssuerRef): IssuerReport {
   const issuer = cluster
     ? listed.items.find((item) => item.metadata.name === ref.name)
     : inNamespace(listed.items, check.namespace, ref.name);
-  if (!issuer) {
+  const readiness = issuerReadiness(issuer);
+  if (!readiness.found) {
     add(
       check,
       'issuer',
@@ -216,22 +218,17 @@ function checkIssuer(check: Check, ref: IssuerRef): IssuerReport {
       `${kind} "${ref.name}" does not exist`,
       `create it, or point spec.tls.issuerRef at an existing ${kind}`,
     );
-    return { kind, name: ref.name, found: false, ready: false };
-  }
-  const ready = findCondition(issuer.status?.conditions, 'Ready');
-  if (ready?.status !== 'True') {
-    const message = ready?.message ?? 'no Ready condition yet';
+  } else if (!readiness.ready) {
     add(
       check,
       'issuer',
       'critical',
       object,
-      `${kind} is not Ready: ${message}`,
+      `${kind} is not Ready: ${readiness.message}`,
       'fix the issuer first; cert-manager issues nothing until it is Ready',
     );
-    return { kind, name: ref.name, found: true, ready: false, message };
   }
-  return { kind, name: ref.name, found: true, ready: true };
+  return { kind, name: ref.name, ...readiness };
 }
 
 function certificateSpecs(db: Singlestore): CertificateSpec[] {

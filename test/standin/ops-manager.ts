@@ -182,6 +182,9 @@ async function checkIssuer(
     ref.name,
   );
   if (!issuer) return `${cluster ? 'ClusterIssuer' : 'Issuer'} "${ref.name}" not found`;
+  const ready = findCondition(issuer.status?.conditions, 'Ready');
+  if (ready?.status !== 'True')
+    return `${cluster ? 'ClusterIssuer' : 'Issuer'} "${ref.name}" is not ready: ${ready?.message ?? 'no Ready condition'}`;
   return undefined;
 }
 

@@ -1,8 +1,9 @@
 import type { CommandDefinition } from '../../cli/command.ts';
+import { enableCommand } from './enable/command.ts';
 import { statusCommand } from './status/command.ts';
 
 export const tlsCommand: CommandDefinition = {
   name: 'tls',
   describe: 'Turn on, check and rotate TLS for Singlestore databases',
-  subcommands: [statusCommand],
+  subcommands: [statusCommand, enableCommand],
 };

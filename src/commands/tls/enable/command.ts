@@ -1,0 +1,171 @@
+import { isIP } from 'node:net';
+import type { CommandDefinition } from '../../../cli/command.ts';
+import { outputFlag, type ParsedArgs } from '../../../cli/flags.ts';
+import { parseDurationFlag, validateObjectName } from '../../../cli/validate.ts';
+import { UsageError } from '../../../errors.ts';
+import type { DryRun } from '../../../kube/client.ts';
+import { parseGoDuration } from '../../../util/duration.ts';
+import { type EnableMethod, type EnableOptions, runEnable } from './enable.ts';
+
+const formats = ['json', 'yaml'] as const;
+const methods = ['auto', 'ops-request', 'patch'] as const;
+const dryRuns = ['none', 'client', 'server'] as const;
+const encodings = ['PKCS1', 'PKCS8'] as const;
+const progressModes = ['auto', 'live', 'plain'] as const;
+
+export const enableCommand: CommandDefinition = {
+  name: 'enable',
+  describe: 'Turn TLS on for a Singlestore the supported way, after checking cert-manager and the issuer',
+  positionals: [
+    { name: 'name', describe: 'Singlestore name', required: true, complete: { kind: 'singlestores' } },
+  ],
+  flags: [
+    {
+      name: 'issuer',
+      type: 'string',
+      describe: 'The cert-manager Issuer (in the database namespace) to issue from',
+    },
+    { name: 'cluster-issuer', type: 'boolean', describe: '--issuer names a ClusterIssuer' },
+    { name: 'dns-name', type: 'array', describe: 'Extra DNS name for the server certificate (repeatable)' },
+    {
+      name: 'ip-address',
+      type: 'array',
+      describe: 'Extra IP address for the server certificate (repeatable)',
+    },
+    {
+      name: 'subject-organization',
+      type: 'array',
+      describe: 'Subject organization of the certificates (repeatable)',
+    },
+    { name: 'duration', type: 'string', describe: 'Certificate lifetime, a Go duration (e.g. 2160h)' },
+    {
+      name: 'private-key-encoding',
+      type: 'string',
+      describe: 'PKCS1 or PKCS8',
+      choices: encodings,
+      complete: { kind: 'static', values: encodings },
+    },
+    {
+      name: 'method',
+      type: 'string',
+      describe: 'auto: an ops request when KubeDB can take one, else a patch of spec.tls',
+      default: 'auto',
+      choices: methods,
+      complete: { kind: 'static', values: methods },
+    },
+    {
+      name: 'dry-run',
+      type: 'string',
+      describe: 'none, client (print, send nothing) or server (validated by the API server, not stored)',
+      default: 'none',
+      choices: dryRuns,
+      complete: { kind: 'static', values: dryRuns },
+    },
+    outputFlag(formats, 'Print what was created or patched'),
+    {
+      name: 'wait',
+      type: 'boolean',
+      describe: 'Wait until certificates are issued, pods rolled out and tls status is OK',
+    },
+    { name: 'timeout', type: 'string', describe: 'How long --wait may take (Go duration)', default: '10m' },
+    {
+      name: 'overwrite',
+      type: 'boolean',
+      describe: 'Reconfigure TLS that is already enabled with other settings',
+    },
+    { name: 'force', type: 'boolean', describe: 'Go on even if the issuer is not Ready' },
+    {
+      name: 'progress',
+      type: 'string',
+      describe: 'auto (live on a terminal), live or plain',
+      default: 'auto',
+      choices: progressModes,
+      complete: { kind: 'static', values: progressModes },
+    },
+  ],
+  examples: [
+    [
+      '$0 tls enable sample-sdb -n demo --issuer sdb-issuer --wait',
+      'enable TLS and follow it until the database serves it',
+    ],
+    [
+      '$0 tls enable sample-sdb --issuer ca --cluster-issuer --dry-run=client -o yaml',
+      'print the ops request, send nothing',
+    ],
+  ],
+  run: async (argv, context) => {
+    const options = enableOptions(argv, context.io.isTTY);
+    const factory = await context.factory(argv);
+    return runEnable(
+      { ...options, namespace: factory.namespace },
+      {
+        client: factory.client,
+        out: context.io.out,
+        err: context.io.err,
+        interrupt: context.io.signal,
+        now: context.now,
+        commandName: context.displayName,
+      },
+    );
+  },
+};
+
+const dnsName = /^(\*\.)?([a-z0-9]([-a-z0-9]*[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+function strings(argv: ParsedArgs, key: string): string[] {
+  const value = argv[key];
+  return Array.isArray(value) ? value.map(String) : [];
+}
+
+/** Parse and validate every flag before anything is sent. */
+export function enableOptions(argv: ParsedArgs, isTTY: boolean): Omit<EnableOptions, 'namespace'> {
+  const name = validateObjectName(String(argv.name), 'Singlestore name');
+  const issuer = typeof argv.issuer === 'string' ? argv.issuer : '';
+  if (!issuer)
+    throw new UsageError(
+      '--issuer is required: the cert-manager Issuer (or, with --cluster-issuer, ClusterIssuer) to use',
+    );
+  validateObjectName(issuer, '--issuer');
+  const dnsNames = strings(argv, 'dns-name');
+  for (const value of dnsNames) {
+    if (value.length > 253 || !dnsName.test(value))
+      throw new UsageError(`--dns-name: "${value}" is not a valid DNS name`);
+  }
+  const ipAddresses = strings(argv, 'ip-address');
+  for (const value of ipAddresses)
+    if (!isIP(value)) throw new UsageError(`--ip-address: "${value}" is not an IP address`);
+  const duration = typeof argv.duration === 'string' ? argv.duration : undefined;
+  if (duration !== undefined) {
+    let ms: number;
+    try {
+      ms = parseGoDuration(duration);
+    } catch (error) {
+      throw new UsageError(`--duration: ${(error as Error).message}`);
+    }
+    if (ms < 3_600_000)
+      throw new UsageError(`--duration: ${duration} is too short; cert-manager requires at least 1h`);
+  }
+  const progress = String(argv.progress ?? 'auto');
+  return {
+    name,
+    settings: {
+      issuer,
+      clusterIssuer: argv['cluster-issuer'] === true,
+      dnsNames,
+      ipAddresses,
+      organizations: strings(argv, 'subject-organization'),
+      ...(duration ? { duration } : {}),
+      ...(typeof argv['private-key-encoding'] === 'string'
+        ? { privateKeyEncoding: argv['private-key-encoding'] as 'PKCS1' | 'PKCS8' }
+        : {}),
+    },
+    method: String(argv.method ?? 'auto') as EnableMethod,
+    dryRun: String(argv['dry-run'] ?? 'none') as DryRun,
+    ...(typeof argv.output === 'string' ? { output: argv.output as (typeof formats)[number] } : {}),
+    wait: argv.wait === true,
+    timeoutMs: parseDurationFlag('timeout', String(argv.timeout ?? '10m')),
+    overwrite: argv.overwrite === true,
+    force: argv.force === true,
+    progress: progress === 'auto' ? (isTTY ? 'live' : 'plain') : (progress as 'live' | 'plain'),
+  };
+}

@@ -1,0 +1,338 @@
+/**
+ * `tls enable`: preflight (reads only), then one idempotent write the supported way (a
+ * SinglestoreOpsRequest ReconfigureTLS, or a merge patch of spec.tls guarded by resourceVersion), then
+ * optionally a watch-based wait through the whole TLS path and a final `tls status` check.
+ * Re-running after Ctrl-C finds its own ops request or patch and continues.
+ */
+import { createHash } from 'node:crypto';
+import { ApiError, CliError, ExitCode } from '../../../errors.ts';
+import type { DryRun, KubeClient } from '../../../kube/client.ts';
+import { findCondition } from '../../../kube/objects.ts';
+import type { Writer } from '../../../kube/request-log.ts';
+import { Resources } from '../../../kube/resources.ts';
+import { certificateName, petSetNames } from '../../../kubedb/naming.ts';
+import type { Issuer, OpsRequest, Singlestore, TlsConfig } from '../../../kubedb/types.ts';
+import { type DataFormat, renderData } from '../../../output/formats.ts';
+import { createProgress, type ProgressMode } from '../../../output/progress.ts';
+import { issuerReadiness } from '../../../tls/issuer.ts';
+import { desiredTls, sameTls, type TlsSettings, tlsDiff } from '../../../tls/spec.ts';
+import { verifyDatabase } from '../../../tls/verify.ts';
+import {
+  certificatesStep,
+  deadlineFrom,
+  opsRequestStep,
+  rolloutStep,
+  secretsStep,
+  type WaitContext,
+  waitFor,
+} from '../../../tls/wait.ts';
+
+export type EnableMethod = 'auto' | 'ops-request' | 'patch';
+
+export interface EnableOptions {
+  name: string;
+  namespace: string;
+  settings: TlsSettings;
+  method: EnableMethod;
+  dryRun: DryRun;
+  output?: DataFormat;
+  wait: boolean;
+  timeoutMs: number;
+  overwrite: boolean;
+  force: boolean;
+  progress: ProgressMode;
+}
+
+export interface EnableDeps {
+  client: KubeClient;
+  out: Writer;
+  err: Writer;
+  interrupt: AbortSignal;
+  now: () => Date;
+  commandName: string;
+}
+
+/** Labels and annotations that mark an ops request as this tool's, so a re-run can find it. */
+export const managedBy = { 'app.kubernetes.io/managed-by': 'kubectl-singlestore' };
+export const specHashAnnotation = 'kubectl-singlestore.kubedb.com/spec-hash';
+const terminalPhases = new Set(['Successful', 'Failed', 'Denied', 'Skipped']);
+const maxConflictRetries = 5;
+
+/** Refusals: the cluster is not in a state where the command may act; nothing was written. */
+function refuse(message: string): CliError {
+  return new CliError(message, ExitCode.runtime);
+}
+
+export async function runEnable(options: EnableOptions, deps: EnableDeps): Promise<number> {
+  const { client } = deps;
+  const { name, namespace } = options;
+  const desired = desiredTls(options.settings);
+  const hash = specHash(desired);
+  const dryNote = options.dryRun === 'none' ? '' : ' (dry run)';
+
+  // Preflight: reads only, in parallel where independent.
+  const [certManagerServed, opsServed] = await Promise.all([
+    client.serves(Resources.certificate),
+    client.serves(Resources.opsRequest),
+  ]);
+  if (!certManagerServed) {
+    throw refuse(
+      'cert-manager is not installed (certificates.cert-manager.io is not served): install it first, https://cert-manager.io/docs/installation/',
+    );
+  }
+  const db = await getDatabase(client, namespace, name);
+  await preflightIssuer(client, namespace, desired, options.force, deps.err);
+  const inFlight = opsServed ? await inFlightRequest(client, namespace, name) : undefined;
+
+  if (inFlight) {
+    const ours = inFlight.metadata.annotations?.[specHashAnnotation] === hash;
+    if (!ours) {
+      throw refuse(
+        `SinglestoreOpsRequest ${inFlight.metadata.name} (ReconfigureTLS) for ${name} is ${inFlight.status?.phase ?? 'Pending'}: wait for it to finish, or delete it`,
+      );
+    }
+    deps.out(
+      `SinglestoreOpsRequest ${namespace}/${inFlight.metadata.name} from an earlier run is ${inFlight.status?.phase ?? 'Pending'}: continuing with it\n`,
+    );
+    return options.wait && options.dryRun === 'none'
+      ? waitForTls(options, deps, db, desired, inFlight.metadata.name)
+      : ExitCode.ok;
+  }
+  if (sameTls(db.spec?.tls, desired)) {
+    deps.out(
+      `TLS is already enabled on Singlestore ${namespace}/${name} with ${issuerText(desired)}: nothing to do\n`,
+    );
+    return options.wait && options.dryRun === 'none' ? waitForTls(options, deps, db, desired) : ExitCode.ok;
+  }
+  if (db.spec?.tls?.issuerRef && !options.overwrite) {
+    throw refuse(
+      `TLS is already enabled on Singlestore ${namespace}/${name} with other settings; pass --overwrite to reconfigure:\n${tlsDiff(db.spec.tls, desired)}`,
+    );
+  }
+  const method = chooseMethod(options.method, opsServed, db);
+  const reconfigure = db.spec?.tls?.issuerRef ? `reconfiguring TLS:\n${tlsDiff(db.spec.tls, desired)}\n` : '';
+
+  if (method.use === 'ops-request') {
+    const request = opsRequestFor(db, desired, hash);
+    if (options.dryRun === 'client')
+      return printResult(
+        deps,
+        options,
+        request,
+        `${reconfigure}would create a SinglestoreOpsRequest (ReconfigureTLS) for ${namespace}/${name}${dryNote}: ${method.why}`,
+      );
+    const created = await client.create<OpsRequest>(Resources.opsRequest, namespace, request, options.dryRun);
+    printResult(
+      deps,
+      options,
+      created,
+      `${reconfigure}created SinglestoreOpsRequest ${namespace}/${created.metadata.name ?? request.metadata.generateName}${dryNote} to enable TLS with ${issuerText(desired)}: ${method.why}`,
+    );
+    if (!options.wait || options.dryRun !== 'none') return ExitCode.ok;
+    return waitForTls(options, deps, db, desired, created.metadata.name);
+  }
+
+  const patched = await patchWithRetry(client, db, desired, options, deps);
+  if (!patched) return ExitCode.ok;
+  if (!options.wait || options.dryRun !== 'none') return ExitCode.ok;
+  return waitForTls(options, deps, patched, desired);
+
+  function issuerText(tls: TlsConfig): string {
+    return `${tls.issuerRef?.kind} "${tls.issuerRef?.name}"`;
+  }
+
+  /** Merge patch with the resourceVersion read: a concurrent change is a 409, retried on a fresh read. */
+  async function patchWithRetry(
+    client: KubeClient,
+    first: Singlestore,
+    tls: TlsConfig,
+    opts: EnableOptions,
+    io: EnableDeps,
+  ): Promise<Singlestore | undefined> {
+    let current = first;
+    for (let attempt = 1; ; attempt++) {
+      const patch = {
+        metadata: { resourceVersion: current.metadata.resourceVersion },
+        spec: {
+          tls: {
+            ...tls,
+            certificates: tls.certificates ?? (current.spec?.tls?.certificates ? null : undefined),
+          },
+        },
+      };
+      if (opts.dryRun === 'client') {
+        printResult(
+          io,
+          opts,
+          patch as never,
+          `${reconfigure}would patch spec.tls of Singlestore ${namespace}/${name}${dryNote}: ${method.why}`,
+        );
+        return undefined;
+      }
+      try {
+        const result = await client.patch<Singlestore>(Resources.singlestore, namespace, name, patch, {
+          dryRun: opts.dryRun,
+        });
+        printResult(
+          io,
+          opts,
+          result,
+          `${reconfigure}patched spec.tls of Singlestore ${namespace}/${name}${dryNote} to enable TLS with ${issuerText(tls)}: ${method.why}`,
+        );
+        return result;
+      } catch (error) {
+        if (!(error instanceof ApiError && error.isConflict) || attempt >= maxConflictRetries) throw error;
+        io.err(
+          `Singlestore ${namespace}/${name} changed while patching (conflict); retrying on a fresh read\n`,
+        );
+        current = await getDatabase(client, namespace, name);
+        if (sameTls(current.spec?.tls, tls)) {
+          io.out(
+            `TLS is already enabled on Singlestore ${namespace}/${name} with ${issuerText(tls)}: nothing to do\n`,
+          );
+          return current;
+        }
+      }
+    }
+  }
+}
+
+function printResult(deps: EnableDeps, options: EnableOptions, object: object, message: string): number {
+  if (options.output) deps.out(renderData(object, options.output));
+  else deps.out(`${message}\n`);
+  return ExitCode.ok;
+}
+
+async function getDatabase(client: KubeClient, namespace: string, name: string): Promise<Singlestore> {
+  const db = await client.find<Singlestore>(Resources.singlestore, namespace, name);
+  if (!db)
+    throw new ApiError(
+      `singlestores.kubedb.com "${name}" not found in namespace "${namespace}"`,
+      404,
+      'NotFound',
+    );
+  return db;
+}
+
+async function preflightIssuer(
+  client: KubeClient,
+  namespace: string,
+  tls: TlsConfig,
+  force: boolean,
+  err: Writer,
+): Promise<void> {
+  const ref = tls.issuerRef;
+  if (!ref) return;
+  const cluster = ref.kind === 'ClusterIssuer';
+  const issuer = await client.find<Issuer>(
+    cluster ? Resources.clusterIssuer : Resources.issuer,
+    cluster ? undefined : namespace,
+    ref.name,
+  );
+  const readiness = issuerReadiness(issuer);
+  const what = cluster ? `ClusterIssuer "${ref.name}"` : `Issuer "${ref.name}" in namespace "${namespace}"`;
+  if (!readiness.found) {
+    throw refuse(
+      `${what} does not exist: create it first${cluster ? '' : ' (or pass --cluster-issuer for a ClusterIssuer)'}`,
+    );
+  }
+  if (!readiness.ready) {
+    if (!force) throw refuse(`${what} is not Ready: ${readiness.message}; fix it first, or pass --force`);
+    err(`WARNING: ${what} is not Ready (${readiness.message}); going on because of --force\n`);
+  }
+}
+
+async function inFlightRequest(
+  client: KubeClient,
+  namespace: string,
+  name: string,
+): Promise<OpsRequest | undefined> {
+  const list = await client.list<OpsRequest>(Resources.opsRequest, { namespace });
+  return list.items.find(
+    (request) =>
+      request.spec.databaseRef?.name === name &&
+      request.spec.type === 'ReconfigureTLS' &&
+      !terminalPhases.has(request.status?.phase ?? 'Pending'),
+  );
+}
+
+function chooseMethod(
+  method: EnableMethod,
+  opsServed: boolean,
+  db: Singlestore,
+): { use: 'ops-request' | 'patch'; why: string } {
+  const provisioned =
+    db.status?.phase === 'Ready' || findCondition(db.status?.conditions, 'Provisioned')?.status === 'True';
+  if (method === 'patch') return { use: 'patch', why: 'as asked (--method patch)' };
+  if (method === 'ops-request') {
+    if (!opsServed)
+      throw refuse(
+        "--method ops-request: KubeDB's ops manager is not installed (singlestoreopsrequests.ops.kubedb.com is not served)",
+      );
+    return { use: 'ops-request', why: 'as asked (--method ops-request)' };
+  }
+  if (!opsServed)
+    return { use: 'patch', why: "KubeDB's ops manager is not installed, so spec.tls is patched directly" };
+  if (!provisioned) {
+    return {
+      use: 'patch',
+      why: `the database is not provisioned yet (phase ${db.status?.phase ?? 'unknown'}), so KubeDB applies spec.tls as it provisions`,
+    };
+  }
+  return {
+    use: 'ops-request',
+    why: 'the database is running, and an ops request is how KubeDB adds TLS to a running database',
+  };
+}
+
+function opsRequestFor(db: Singlestore, tls: TlsConfig, hash: string): OpsRequest {
+  // The API server names it from generateName: there is no name yet.
+  const request = {
+    apiVersion: 'ops.kubedb.com/v1alpha1',
+    kind: 'SinglestoreOpsRequest',
+    metadata: {
+      generateName: `${db.metadata.name.slice(0, 40)}-enable-tls-`,
+      namespace: db.metadata.namespace,
+      labels: { 'app.kubernetes.io/instance': db.metadata.name, ...managedBy },
+      annotations: { [specHashAnnotation]: hash },
+    },
+    spec: { type: 'ReconfigureTLS', databaseRef: { name: db.metadata.name }, tls, apply: 'IfReady' },
+  };
+  return request as unknown as OpsRequest;
+}
+
+function specHash(tls: TlsConfig): string {
+  return createHash('sha256').update(JSON.stringify(tls)).digest('hex').slice(0, 16);
+}
+
+async function waitForTls(
+  options: EnableOptions,
+  deps: EnableDeps,
+  db: Singlestore,
+  tls: TlsConfig,
+  requestName?: string,
+): Promise<number> {
+  const { namespace, name } = options;
+  const context: WaitContext = {
+    client: deps.client,
+    progress: createProgress(options.progress, deps.err),
+    interrupt: deps.interrupt,
+    ...deadlineFrom(options.timeoutMs),
+  };
+  const aliases = [...new Set(['server', 'client', ...(tls.certificates ?? []).map((spec) => spec.alias)])];
+  const certificates = aliases.map((alias) => certificateName(name, alias));
+  const secrets = aliases.map(
+    (alias) =>
+      tls.certificates?.find((spec) => spec.alias === alias)?.secretName ?? certificateName(name, alias),
+  );
+  if (requestName) await waitFor(context, opsRequestStep(namespace, requestName));
+  await waitFor(context, certificatesStep(namespace, certificates));
+  await waitFor(context, secretsStep(namespace, secrets));
+  await waitFor(context, rolloutStep(namespace, petSetNames(name, Boolean(db.spec?.topology)), secrets));
+  return verifyDatabase(
+    deps.client,
+    { namespace, name },
+    { now: deps.now(), commandName: deps.commandName },
+    deps.out,
+  );
+}

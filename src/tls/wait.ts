@@ -1,0 +1,250 @@
+/**
+ * Waiting for the TLS path to settle, with watches (list, then watch from that resourceVersion,
+ * re-list on 410 Gone): a step ends the moment the event that completes it arrives, a failure
+ * (a Failed ops request, a failed issuance) ends it at once with its reason, and the deadline or
+ * Ctrl-C ends it with the step it was stuck on. Shared by `tls enable --wait` and `tls rotate`.
+ */
+import { CliError, ExitCode, InterruptedError, TimeoutError } from '../errors.ts';
+import type { KubeClient, ListOptions } from '../kube/client.ts';
+import { findCondition, type KubeObject } from '../kube/objects.ts';
+import { observe } from '../kube/observe.ts';
+import { Resources, type ResourceType } from '../kube/resources.ts';
+import type { Certificate, OpsRequest, PetSet, Secret } from '../kubedb/types.ts';
+import type { Progress } from '../output/progress.ts';
+import { formatDuration } from '../util/duration.ts';
+import { inspectTlsData } from './x509.ts';
+
+export interface Verdict {
+  done: boolean;
+  /** What the step is waiting on now, for progress and for the timeout message. */
+  detail: string;
+  /** Ends the wait at once. */
+  failure?: string;
+}
+
+export interface WaitStep<T extends KubeObject> {
+  title: string;
+  type: ResourceType;
+  select: ListOptions;
+  evaluate(objects: T[]): Verdict;
+}
+
+export interface WaitContext {
+  client: KubeClient;
+  progress: Progress;
+  /** Aborted by Ctrl-C/SIGTERM. */
+  interrupt: AbortSignal;
+  /** Absolute deadline (performance.now() clock). */
+  deadline: number;
+  timeoutText: string;
+}
+
+/** A Failed ops request or a failed issuance: the wait ends at once with the reason. */
+export class StepFailed extends CliError {
+  constructor(message: string) {
+    super(message, ExitCode.runtime);
+  }
+}
+
+export async function waitFor<T extends KubeObject>(context: WaitContext, step: WaitStep<T>): Promise<T[]> {
+  const handle = context.progress.step(step.title);
+  const remaining = context.deadline - performance.now();
+  const timeout = AbortSignal.timeout(Math.max(Math.ceil(remaining), 1));
+  const stop = new AbortController();
+  const signal = AbortSignal.any([context.interrupt, timeout, stop.signal]);
+  const objects = new Map<string, T>();
+  let last: Verdict = { done: false, detail: 'listing' };
+  let outcome: { objects: T[] } | { failure: string } | undefined;
+  const judge = () => {
+    last = step.evaluate([...objects.values()]);
+    if (last.failure) outcome = { failure: last.failure };
+    else if (last.done) outcome = { objects: [...objects.values()] };
+    else handle.update(last.detail);
+    if (outcome) stop.abort();
+  };
+  await observe<T>(context.client, step.type, { ...step.select, signal }, (event) => {
+    if (event.type === 'sync') {
+      objects.clear();
+      for (const object of event.objects) objects.set(object.metadata.name, object);
+    } else if (event.type === 'DELETED') {
+      objects.delete(event.object.metadata.name);
+    } else {
+      objects.set(event.object.metadata.name, event.object);
+    }
+    judge();
+  });
+  if (outcome && 'objects' in outcome) {
+    handle.done(last.detail);
+    return outcome.objects;
+  }
+  if (outcome) {
+    handle.fail(outcome.failure);
+    throw new StepFailed(`${step.title}: ${outcome.failure}`);
+  }
+  handle.fail(last.detail);
+  if (context.interrupt.aborted) {
+    throw new InterruptedError(
+      `interrupted while waiting for ${step.title} (${last.detail}); nothing is half-applied: re-run the same command to continue`,
+    );
+  }
+  throw new TimeoutError(`timed out after ${context.timeoutText} waiting for ${step.title}: ${last.detail}`);
+}
+
+/** The ops request reaches Successful; Failed ends the wait with KubeDB's reason. */
+export function opsRequestStep(namespace: string, name: string): WaitStep<OpsRequest> {
+  return {
+    title: `SinglestoreOpsRequest ${name}`,
+    type: Resources.opsRequest,
+    select: { namespace, fieldSelector: `metadata.name=${name}` },
+    evaluate: ([request]) => {
+      const phase = request?.status?.phase ?? 'Pending';
+      if (phase === 'Successful') return { done: true, detail: 'Successful' };
+      if (['Failed', 'Denied', 'Skipped'].includes(phase)) {
+        const reason = [...(request?.status?.conditions ?? [])]
+          .reverse()
+          .find((condition) => condition.message)?.message;
+        return {
+          done: false,
+          detail: phase,
+          failure: `the ops request is ${phase}${reason ? `: ${reason}` : ''}`,
+        };
+      }
+      return { done: false, detail: `phase ${phase}` };
+    },
+  };
+}
+
+/** Every named Certificate Ready (at a revision above `after`, when given); a failed issuance ends the wait. */
+export function certificatesStep(
+  namespace: string,
+  names: string[],
+  after: Map<string, number> = new Map(),
+): WaitStep<Certificate> {
+  return {
+    title: 'Certificates Ready',
+    type: Resources.certificate,
+    select: { namespace },
+    evaluate: (certificates) => {
+      const waiting: string[] = [];
+      for (const name of names) {
+        const certificate = certificates.find((item) => item.metadata.name === name);
+        if (!certificate) {
+          waiting.push(`${name} not created yet`);
+          continue;
+        }
+        const ready = findCondition(certificate.status?.conditions, 'Ready');
+        const issuing = findCondition(certificate.status?.conditions, 'Issuing');
+        if (
+          issuing?.status === 'False' &&
+          issuing.reason === 'Failed' &&
+          certificate.status?.lastFailureTime
+        ) {
+          const previous = after.get(name);
+          if (previous === undefined || (certificate.status.revision ?? 0) <= previous) {
+            return {
+              done: false,
+              detail: `${name} failed`,
+              failure: `certificate ${name}: ${issuing.message ?? 'issuance failed'}`,
+            };
+          }
+        }
+        const revision = certificate.status?.revision ?? 0;
+        const reissued = revision > (after.get(name) ?? 0);
+        if (ready?.status !== 'True' || !reissued || issuing?.status === 'True') {
+          waiting.push(
+            `${name} ${issuing?.status === 'True' ? 'issuing' : ready?.reason ? `not Ready (${ready.reason})` : 'not Ready'}`,
+          );
+        }
+      }
+      const ready = names.length - waiting.length;
+      return {
+        done: waiting.length === 0,
+        detail: waiting.length
+          ? `${ready}/${names.length} ready; ${waiting.join(', ')}`
+          : `${names.length}/${names.length} ready`,
+      };
+    },
+  };
+}
+
+/** Each Secret holds a certificate that parses, chains to ca.crt and matches its key (serial not in `old`). */
+export function secretsStep(
+  namespace: string,
+  names: string[],
+  oldSerials: Map<string, string> = new Map(),
+): WaitStep<Secret> {
+  return {
+    title: 'TLS Secrets populated',
+    type: Resources.secret,
+    select: { namespace, fieldSelector: 'type=kubernetes.io/tls' },
+    evaluate: (secrets) => {
+      const waiting: string[] = [];
+      for (const name of names) {
+        const secret = secrets.find((item) => item.metadata.name === name);
+        const facts = secret ? inspectTlsData(decodeTls(secret)) : undefined;
+        if (!facts?.certificate) waiting.push(`${name} ${secret ? 'has no certificate' : 'missing'}`);
+        else if (facts.certificate.serialNumber === oldSerials.get(name))
+          waiting.push(`${name} still holds the old certificate`);
+        else if (facts.signedByCa !== 'signed' || facts.key !== 'matches')
+          waiting.push(`${name}: ca.crt ${facts.signedByCa}, key ${facts.key}`);
+      }
+      return {
+        done: waiting.length === 0,
+        detail: waiting.length ? waiting.join(', ') : `${names.length} Secret(s) valid`,
+      };
+    },
+  };
+}
+
+export function decodeTls(secret: Secret): { 'tls.crt'?: string; 'tls.key'?: string; 'ca.crt'?: string } {
+  const read = (key: string) =>
+    secret.data?.[key] ? Buffer.from(secret.data[key] as string, 'base64').toString('utf8') : undefined;
+  return { 'tls.crt': read('tls.crt'), 'tls.key': read('tls.key'), 'ca.crt': read('ca.crt') };
+}
+
+/** kubectl rollout status for a StatefulSet, for PetSets: generation observed, all updated and ready, one revision. */
+export function rolledOut(petSet: PetSet): boolean {
+  const status = petSet.status ?? {};
+  const replicas = petSet.spec.replicas ?? 1;
+  return (
+    (status.observedGeneration ?? 0) >= (petSet.metadata.generation ?? 0) &&
+    (status.updatedReplicas ?? 0) >= replicas &&
+    (status.readyReplicas ?? 0) >= replicas &&
+    (!status.updateRevision || status.updateRevision === status.currentRevision)
+  );
+}
+
+/** Every named PetSet rolled out (and mounting `secrets`, when given). */
+export function rolloutStep(namespace: string, names: string[], secrets: string[] = []): WaitStep<PetSet> {
+  return {
+    title: 'PetSets rolled out',
+    type: Resources.petset,
+    select: { namespace },
+    evaluate: (petSets) => {
+      const waiting: string[] = [];
+      for (const name of names) {
+        const petSet = petSets.find((item) => item.metadata.name === name);
+        if (!petSet) {
+          waiting.push(`${name} missing`);
+          continue;
+        }
+        const mounted = JSON.stringify(petSet.spec.template.spec?.volumes ?? []);
+        const unmounted = secrets.filter((secret) => !mounted.includes(`"${secret}"`));
+        const status = petSet.status ?? {};
+        if (unmounted.length) waiting.push(`${name} does not mount ${unmounted.join(', ')} yet`);
+        else if (!rolledOut(petSet))
+          waiting.push(
+            `${name} ${status.updatedReplicas ?? 0}/${petSet.spec.replicas ?? 1} updated, ${status.readyReplicas ?? 0} ready`,
+          );
+      }
+      return {
+        done: waiting.length === 0,
+        detail: waiting.length ? waiting.join(', ') : `${names.length} PetSet(s) rolled out`,
+      };
+    },
+  };
+}
+
+export function deadlineFrom(timeoutMs: number): { deadline: number; timeoutText: string } {
+  return { deadline: performance.now() + timeoutMs, timeoutText: formatDuration(timeoutMs) };
+}
