@@ -64,6 +64,7 @@ async function parse(args: string[], context: CommandContext): Promise<Parsed> {
       `${context.displayName} <command> [flags]\n\nTurn on, understand and rotate TLS for KubeDB SingleStore.`,
     )
     .options(toYargsOptions(connectionFlags))
+    .parserConfiguration({ 'boolean-negation': false })
     .strict()
     .demandCommand(1, 'name a command')
     .recommendCommands()

@@ -24,9 +24,11 @@ export function createProgress(
   mode: ProgressMode,
   err: Writer,
   clock: () => number = () => performance.now(),
+  /** Names the database in front of every line when several are in progress at once. */
+  prefix = '',
 ): Progress {
   const started = clock();
-  const stamp = () => `[${formatDuration(clock() - started).padStart(6)}]`;
+  const stamp = () => `[${formatDuration(clock() - started).padStart(6)}]${prefix ? ` ${prefix}` : ''}`;
   return {
     step(title) {
       const stepStarted = clock();

@@ -10,7 +10,7 @@ export async function verifyDatabase(
   target: { namespace: string; name: string },
   options: { now: Date; commandName: string },
   out: Writer,
-): Promise<number> {
+): Promise<{ code: number; report: DatabaseReport | undefined }> {
   const snapshot = await gather(client, target);
   const report = diagnose(snapshot, { ...options, warnWithinMs: 30 * 86_400_000, requireTls: true });
   const db = report.databases[0] as DatabaseReport | undefined;
@@ -18,5 +18,5 @@ export async function verifyDatabase(
   out(`tls status ${target.namespace}/${target.name}: ${db?.health ?? 'UNKNOWN'}\n`);
   for (const finding of problems)
     out(`  ${finding.severity.toUpperCase()} [${finding.step}] ${finding.message}\n`);
-  return db?.health === 'OK' ? 0 : 1;
+  return { code: db?.health === 'OK' ? 0 : 1, report: db };
 }

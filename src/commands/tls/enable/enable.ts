@@ -329,10 +329,11 @@ async function waitForTls(
   await waitFor(context, certificatesStep(namespace, certificates));
   await waitFor(context, secretsStep(namespace, secrets));
   await waitFor(context, rolloutStep(namespace, petSetNames(name, Boolean(db.spec?.topology)), secrets));
-  return verifyDatabase(
+  const verified = await verifyDatabase(
     deps.client,
     { namespace, name },
     { now: deps.now(), commandName: deps.commandName },
     deps.out,
   );
+  return verified.code;
 }

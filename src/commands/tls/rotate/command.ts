@@ -1,0 +1,154 @@
+import type { CommandDefinition } from '../../../cli/command.ts';
+import type { ParsedArgs } from '../../../cli/flags.ts';
+import { parseDurationFlag, validateObjectName } from '../../../cli/validate.ts';
+import { UsageError } from '../../../errors.ts';
+import type { DryRun } from '../../../kube/client.ts';
+import { type RotateMethod, type RotateOptions, runRotate } from './rotate.ts';
+
+const methods = ['auto', 'ops-request', 'cert-manager'] as const;
+const restartWith = ['auto', 'ops-request', 'annotation'] as const;
+const dryRuns = ['none', 'client', 'server'] as const;
+const progressModes = ['auto', 'live', 'plain'] as const;
+
+export const rotateCommand: CommandDefinition = {
+  name: 'rotate',
+  describe: 'Re-issue the certificates, roll the pods so they load them, and verify',
+  positionals: [
+    {
+      name: 'name',
+      describe: 'Singlestore name (or --all)',
+      required: false,
+      complete: { kind: 'singlestores' },
+    },
+  ],
+  flags: [
+    {
+      name: 'all',
+      type: 'boolean',
+      describe: 'Every TLS-enabled database in the namespace (with -A: everywhere)',
+    },
+    { name: 'all-namespaces', alias: 'A', type: 'boolean', describe: 'With --all: every namespace' },
+    {
+      name: 'selector',
+      alias: 'l',
+      type: 'string',
+      describe: 'With --all: only Singlestores matching this label selector',
+    },
+    {
+      name: 'method',
+      type: 'string',
+      describe: 'auto: an ops request where KubeDB runs, else cert-manager renewal',
+      default: 'auto',
+      choices: methods,
+      complete: { kind: 'static', values: methods },
+    },
+    {
+      name: 'restart-only',
+      type: 'boolean',
+      describe: 'Do not re-issue: roll the pods so they load the certificates already in the Secrets',
+    },
+    {
+      name: 'no-restart',
+      type: 'boolean',
+      describe: 'Re-issue only; the pods keep the old certificates until they restart',
+    },
+    {
+      name: 'restart-with',
+      type: 'string',
+      describe: 'auto: a Restart ops request where served, else the restartedAt annotation',
+      default: 'auto',
+      choices: restartWith,
+      complete: { kind: 'static', values: restartWith },
+    },
+    {
+      name: 'wait',
+      type: 'boolean',
+      describe: 'Wait for new certificates, the rollout and a healthy status (default: on for one database)',
+    },
+    { name: 'timeout', type: 'string', describe: 'How long the wait may take (Go duration)', default: '10m' },
+    {
+      name: 'dry-run',
+      type: 'string',
+      describe: 'none, client (print, send nothing) or server',
+      default: 'none',
+      choices: dryRuns,
+      complete: { kind: 'static', values: dryRuns },
+    },
+    {
+      name: 'output',
+      alias: 'o',
+      type: 'string',
+      describe: 'json: a result per database',
+      choices: ['json'],
+      complete: { kind: 'static', values: ['json'] },
+    },
+    { name: 'concurrency', type: 'number', describe: 'Databases rotated at once with --all', default: 3 },
+    {
+      name: 'progress',
+      type: 'string',
+      describe: 'auto (live on a terminal), live or plain',
+      default: 'auto',
+      choices: progressModes,
+      complete: { kind: 'static', values: progressModes },
+    },
+  ],
+  examples: [
+    ['$0 tls rotate sample-sdb -n demo', 'new certificates, pods restarted, verified'],
+    ['$0 tls rotate sample-sdb --restart-only', 'pods reload the certificates already in the Secrets'],
+    ['$0 tls rotate --all -A --concurrency 5 -o json', 'every TLS-enabled database, a result each'],
+  ],
+  run: async (argv, context) => {
+    const options = rotateOptions(argv, context.io.isTTY);
+    const factory = await context.factory(argv);
+    return runRotate(
+      { ...options, namespace: factory.namespace },
+      {
+        client: factory.client,
+        out: context.io.out,
+        err: context.io.err,
+        interrupt: context.io.signal,
+        now: context.now,
+        commandName: context.displayName,
+      },
+    );
+  },
+};
+
+export function rotateOptions(argv: ParsedArgs, isTTY: boolean): Omit<RotateOptions, 'namespace'> {
+  const name = typeof argv.name === 'string' ? validateObjectName(argv.name, 'Singlestore name') : undefined;
+  const all = argv.all === true;
+  const allNamespaces = argv['all-namespaces'] === true;
+  const labelSelector = typeof argv.selector === 'string' && argv.selector !== '' ? argv.selector : undefined;
+  if (name && all) throw new UsageError('--all cannot be combined with a name');
+  if (name && allNamespaces) throw new UsageError('-A/--all-namespaces cannot be combined with a name');
+  if (name && labelSelector) throw new UsageError('--selector cannot be combined with a name');
+  if (!name && !all)
+    throw new UsageError('name a Singlestore, or pass --all (with -A or -l to widen or narrow it)');
+  if (argv['restart-only'] === true && argv['no-restart'] === true)
+    throw new UsageError('--restart-only cannot be combined with --no-restart');
+  const method = String(argv.method ?? 'auto') as RotateMethod;
+  if (argv['no-restart'] === true && method === 'ops-request') {
+    throw new UsageError(
+      "--no-restart cannot be combined with --method ops-request: KubeDB's rotation always restarts the pods",
+    );
+  }
+  const concurrency = Number(argv.concurrency ?? 3);
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 50)
+    throw new UsageError('--concurrency must be a whole number from 1 to 50');
+  const progress = String(argv.progress ?? 'auto');
+  return {
+    ...(name ? { name } : {}),
+    allNamespaces,
+    ...(labelSelector ? { labelSelector } : {}),
+    method,
+    restartOnly: argv['restart-only'] === true,
+    noRestart: argv['no-restart'] === true,
+    restartWith: String(argv['restart-with'] ?? 'auto') as RotateOptions['restartWith'],
+    wait: typeof argv.wait === 'boolean' ? argv.wait : name !== undefined,
+    timeoutMs: parseDurationFlag('timeout', String(argv.timeout ?? '10m')),
+    dryRun: String(argv['dry-run'] ?? 'none') as DryRun,
+    ...(argv.output === 'json' ? { output: 'json' as const } : {}),
+    concurrency,
+    progress: progress === 'auto' ? (isTTY ? 'live' : 'plain') : (progress as 'live' | 'plain'),
+  };
+}

@@ -1,0 +1,641 @@
+/**
+ * `tls rotate`: new certificates, loaded by every pod, verified. Per database:
+ *   explain silence up front (issuer not Ready, cert-manager backing off after a failure),
+ *   re-issue (a ReconfigureTLS ops request with rotateCertificates, or cert-manager's Issuing
+ *   condition as `cmctl renew` sets it), wait for Secrets with new serials that chain to ca.crt,
+ *   restart the PetSets (a Restart ops request, or the restartedAt annotation), wait for the rollout,
+ *   and check with `tls status` that no pod predates the new certificates.
+ * Every step first looks for what an earlier, interrupted run already did, so nothing is issued twice.
+ */
+import { CliError, ExitCode, TimeoutError } from '../../../errors.ts';
+import type { DryRun, KubeClient } from '../../../kube/client.ts';
+import { findCondition } from '../../../kube/objects.ts';
+import type { Writer } from '../../../kube/request-log.ts';
+import { Resources } from '../../../kube/resources.ts';
+import { certificateName, defaultAliases, petSetNames } from '../../../kubedb/naming.ts';
+import type { Certificate, Issuer, OpsRequest, PetSet, Secret, Singlestore } from '../../../kubedb/types.ts';
+import { renderData } from '../../../output/formats.ts';
+import { createProgress, type ProgressMode } from '../../../output/progress.ts';
+import { formatTable } from '../../../output/table.ts';
+import { nextIssuanceAttempt } from '../../../tls/diagnose.ts';
+import { issuerReadiness } from '../../../tls/issuer.ts';
+import { verifyDatabase } from '../../../tls/verify.ts';
+import {
+  certificatesStep,
+  deadlineFrom,
+  decodeTls,
+  opsRequestStep,
+  rolloutStep,
+  secretsStep,
+  type WaitContext,
+  waitFor,
+} from '../../../tls/wait.ts';
+import { inspectTlsData } from '../../../tls/x509.ts';
+import { managedBy } from '../enable/enable.ts';
+
+export type RotateMethod = 'auto' | 'ops-request' | 'cert-manager';
+
+export interface RotateOptions {
+  /** One database, or undefined with --all/-A/-l. */
+  name?: string;
+  namespace: string;
+  allNamespaces: boolean;
+  labelSelector?: string;
+  method: RotateMethod;
+  restartOnly: boolean;
+  noRestart: boolean;
+  /** How pods are restarted: a Restart ops request where served, or the restartedAt annotation. */
+  restartWith: 'auto' | 'ops-request' | 'annotation';
+  wait: boolean;
+  timeoutMs: number;
+  dryRun: DryRun;
+  output?: 'json';
+  concurrency: number;
+  progress: ProgressMode;
+}
+
+export interface RotateDeps {
+  client: KubeClient;
+  out: Writer;
+  err: Writer;
+  interrupt: AbortSignal;
+  now: () => Date;
+  commandName: string;
+}
+
+export interface RotateResult {
+  namespace: string;
+  name: string;
+  result: 'rotated' | 'restarted' | 'requested' | 'dry-run' | 'failed';
+  method: string;
+  certificates: {
+    name: string;
+    oldSerial?: string;
+    newSerial?: string;
+    oldNotAfter?: string;
+    newNotAfter?: string;
+  }[];
+  restarted: string[];
+  elapsedSeconds: number;
+  health?: string;
+  error?: string;
+  exitCode: number;
+}
+
+/** Marks a Certificate whose re-issue this tool asked for, with the revision it started from. */
+export const rotateFromAnnotation = 'kubectl-singlestore.kubedb.com/rotate-from-revision';
+const restartedAtAnnotation = 'kubectl.kubernetes.io/restartedAt';
+/** How long a re-run may pick up an interrupted rotation. */
+const markerLifetimeMs = 3_600_000;
+const terminalPhases = new Set(['Successful', 'Failed', 'Denied', 'Skipped']);
+
+export async function runRotate(options: RotateOptions, deps: RotateDeps): Promise<number> {
+  const databases = await selectDatabases(options, deps.client);
+  const bulk = options.name === undefined;
+  if (databases.length === 0) {
+    deps.err('No TLS-enabled Singlestore databases found.\n');
+    return ExitCode.ok;
+  }
+  const [opsServed] = await Promise.all([deps.client.serves(Resources.opsRequest)]);
+  const results: RotateResult[] = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < databases.length) {
+      const db = databases[next++] as Singlestore;
+      results.push(await rotateOne(db, options, deps, opsServed, bulk));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(options.concurrency, databases.length) }, worker));
+  results.sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
+  if (options.output === 'json') {
+    deps.out(
+      renderData({ apiVersion: 'singlestore.tls.kubedb.com/v1', kind: 'TLSRotateResult', results }, 'json'),
+    );
+  } else if (bulk) {
+    deps.out(summaryTable(results));
+  } else {
+    for (const result of results) deps.out(`${describeResult(result)}\n`);
+  }
+  if (deps.interrupt.aborted) return ExitCode.interrupted;
+  const codes = results.map((result) => result.exitCode);
+  if (codes.includes(ExitCode.runtime)) return ExitCode.runtime;
+  if (codes.includes(ExitCode.timeout)) return ExitCode.timeout;
+  return codes.includes(ExitCode.findings) ? ExitCode.findings : ExitCode.ok;
+}
+
+async function selectDatabases(options: RotateOptions, client: KubeClient): Promise<Singlestore[]> {
+  if (options.name) {
+    const db = await client.find<Singlestore>(Resources.singlestore, options.namespace, options.name);
+    if (!db)
+      throw new CliError(
+        `singlestores.kubedb.com "${options.name}" not found in namespace "${options.namespace}"`,
+        ExitCode.runtime,
+      );
+    if (!db.spec?.tls?.issuerRef) {
+      throw new CliError(
+        `TLS is not enabled on Singlestore ${options.namespace}/${options.name}: nothing to rotate (see tls enable)`,
+        ExitCode.runtime,
+      );
+    }
+    return [db];
+  }
+  const list = await client.list<Singlestore>(Resources.singlestore, {
+    namespace: options.allNamespaces ? undefined : options.namespace,
+    labelSelector: options.labelSelector,
+  });
+  return list.items.filter((db) => db.spec?.tls?.issuerRef);
+}
+
+function describeResult(result: RotateResult): string {
+  const serials = result.certificates
+    .filter((c) => c.newSerial)
+    .map((c) => `${c.name} ${c.oldSerial?.slice(0, 12) ?? '-'}.. -> ${c.newSerial?.slice(0, 12)}..`)
+    .join(', ');
+  const parts = [
+    `Singlestore ${result.namespace}/${result.name}: ${result.result} (${result.method})`,
+    serials ? `new certificates: ${serials}` : '',
+    result.restarted.length ? `restarted: ${result.restarted.join(', ')}` : '',
+    `in ${result.elapsedSeconds}s`,
+  ];
+  return parts.filter(Boolean).join('; ');
+}
+
+function summaryTable(results: RotateResult[]): string {
+  const rows = results.map((result) => [
+    result.namespace,
+    result.name,
+    result.result,
+    result.method,
+    result.certificates
+      .map((c) => `${c.newSerial && c.newSerial !== c.oldSerial ? c.newSerial.slice(0, 8) : '-'}`)
+      .join(','),
+    result.restarted.join(',') || '-',
+    `${result.elapsedSeconds}s`,
+    result.error ?? result.health ?? '-',
+  ]);
+  return formatTable(
+    ['NAMESPACE', 'NAME', 'RESULT', 'METHOD', 'NEW-SERIALS', 'RESTARTED', 'ELAPSED', 'DETAIL'],
+    rows,
+  );
+}
+
+async function rotateOne(
+  db: Singlestore,
+  options: RotateOptions,
+  deps: RotateDeps,
+  opsServed: boolean,
+  bulk: boolean,
+): Promise<RotateResult> {
+  const started = performance.now();
+  const namespace = db.metadata.namespace as string;
+  const name = db.metadata.name;
+  const result: RotateResult = {
+    namespace,
+    name,
+    result: 'failed',
+    method: '',
+    certificates: [],
+    restarted: [],
+    elapsedSeconds: 0,
+    exitCode: ExitCode.ok,
+  };
+  const log = (line: string) =>
+    options.output
+      ? deps.err(`${bulk ? `${namespace}/${name}: ` : ''}${line}\n`)
+      : deps.out(`${bulk ? `${namespace}/${name}: ` : ''}${line}\n`);
+  try {
+    await rotateSteps(db, options, deps, opsServed, bulk, result, log);
+  } catch (error) {
+    if (!(error instanceof CliError)) throw error;
+    result.result = 'failed';
+    result.error = error.message;
+    result.exitCode = error instanceof TimeoutError ? ExitCode.timeout : error.exitCode;
+    if (!bulk) throw error;
+    deps.err(`${namespace}/${name}: error: ${error.message}\n`);
+  } finally {
+    result.elapsedSeconds = Math.round((performance.now() - started) / 100) / 10;
+  }
+  return result;
+}
+
+async function rotateSteps(
+  db: Singlestore,
+  options: RotateOptions,
+  deps: RotateDeps,
+  opsServed: boolean,
+  bulk: boolean,
+  result: RotateResult,
+  log: (line: string) => void,
+): Promise<void> {
+  const { client } = deps;
+  const namespace = db.metadata.namespace as string;
+  const name = db.metadata.name;
+  const dry = options.dryRun === 'none' ? '' : ' (dry run)';
+  const aliases = [
+    ...new Set([...defaultAliases, ...(db.spec?.tls?.certificates ?? []).map((spec) => spec.alias)]),
+  ];
+  const certificateNames = aliases.map((alias) => certificateName(name, alias));
+  const secretNames = aliases.map(
+    (alias) =>
+      db.spec?.tls?.certificates?.find((spec) => spec.alias === alias)?.secretName ??
+      certificateName(name, alias),
+  );
+  const petSets = petSetNames(name, Boolean(db.spec?.topology));
+  const [certificates, secrets] = await Promise.all([
+    Promise.all(
+      certificateNames.map((certificate) =>
+        client.find<Certificate>(Resources.certificate, namespace, certificate),
+      ),
+    ),
+    Promise.all(secretNames.map((secret) => client.find<Secret>(Resources.secret, namespace, secret))),
+  ]);
+  const before = secrets.map((secret) =>
+    secret ? inspectTlsData(decodeTls(secret)).certificate : undefined,
+  );
+  result.certificates = certificateNames.map((certificate, index) => ({
+    name: certificate,
+    ...(before[index]
+      ? { oldSerial: before[index]?.serialNumber, oldNotAfter: before[index]?.notAfter }
+      : {}),
+  }));
+  const wait = options.wait && options.dryRun === 'none';
+  const context: WaitContext = {
+    client,
+    progress: createProgress(
+      bulk ? 'plain' : options.progress,
+      deps.err,
+      undefined,
+      bulk ? `${namespace}/${name}` : '',
+    ),
+    interrupt: deps.interrupt,
+    ...deadlineFrom(options.timeoutMs),
+  };
+
+  let reissuedEarlier = new Set<string>();
+  if (!options.restartOnly) {
+    await explainSilence(client, db, certificates, deps.now());
+    const useOps =
+      options.method === 'ops-request' || (options.method === 'auto' && opsServed && !options.noRestart);
+    if (useOps) {
+      if (!opsServed)
+        throw new CliError("--method ops-request: KubeDB's ops manager is not installed", ExitCode.runtime);
+      result.method = 'ops-request';
+      const request = await ownRequest(
+        client,
+        namespace,
+        name,
+        'rotate-tls',
+        (r) => r.spec.tls?.rotateCertificates === true,
+      );
+      let requestName = request?.metadata.name;
+      if (request) {
+        log(
+          `continuing with SinglestoreOpsRequest ${namespace}/${requestName} from an earlier run (${request.status?.phase ?? 'Pending'})`,
+        );
+      } else {
+        const body = opsRequest(db, 'rotate-tls', {
+          type: 'ReconfigureTLS',
+          databaseRef: { name },
+          tls: { rotateCertificates: true },
+        });
+        if (options.dryRun === 'client') {
+          log(`would create a SinglestoreOpsRequest (ReconfigureTLS, rotateCertificates)${dry}`);
+          if (!bulk && !options.output) deps.out(renderData(body, 'yaml'));
+          result.result = 'dry-run';
+          return;
+        }
+        const created = await client.create<OpsRequest>(
+          Resources.opsRequest,
+          namespace,
+          body,
+          options.dryRun,
+        );
+        requestName = created.metadata.name;
+        log(
+          `created SinglestoreOpsRequest ${namespace}/${requestName} (ReconfigureTLS, rotateCertificates)${dry}: KubeDB re-issues the certificates and restarts the pods`,
+        );
+      }
+      if (options.dryRun !== 'none') {
+        result.result = 'dry-run';
+        return;
+      }
+      result.result = 'requested';
+      if (!wait) return;
+      await waitFor(context, opsRequestStep(namespace, requestName as string));
+      result.restarted = petSets;
+    } else {
+      result.method = 'cert-manager';
+      const { startRevisions, alreadyReissued } = await triggerRenewals(
+        client,
+        certificates,
+        options.dryRun,
+        log,
+      );
+      reissuedEarlier = alreadyReissued;
+      if (options.dryRun !== 'none') {
+        result.result = 'dry-run';
+        return;
+      }
+      result.result = 'requested';
+      if (!wait) return;
+      await waitFor(context, certificatesStep(namespace, certificateNames, startRevisions));
+    }
+    // A Secret re-issued by an interrupted earlier run already holds its new certificate.
+    const oldSerials = new Map(
+      secretNames.flatMap((secret, index) =>
+        before[index] && !reissuedEarlier.has(certificateNames[index] as string)
+          ? [[secret, before[index]?.serialNumber as string] as [string, string]]
+          : [],
+      ),
+    );
+    const populated = await waitFor(context, secretsStep(namespace, secretNames, oldSerials));
+    result.certificates = result.certificates.map((entry, index) => {
+      const secret = populated.find((item) => item.metadata.name === secretNames[index]);
+      const facts = secret ? inspectTlsData(decodeTls(secret)).certificate : undefined;
+      return { ...entry, ...(facts ? { newSerial: facts.serialNumber, newNotAfter: facts.notAfter } : {}) };
+    });
+    result.result = 'rotated';
+  } else {
+    result.method = 'restart-only';
+  }
+
+  const restartedByOps = result.method === 'ops-request';
+  if (!restartedByOps && !options.noRestart) {
+    const newest = await newestIssue(client, namespace, secretNames);
+    const useOps = options.restartWith === 'ops-request' || (options.restartWith === 'auto' && opsServed);
+    if (useOps && !opsServed)
+      throw new CliError(
+        "--restart-with ops-request: KubeDB's ops manager is not installed",
+        ExitCode.runtime,
+      );
+    result.restarted = await restart(client, db, petSets, newest, useOps, options.dryRun, log, context, wait);
+    if (options.dryRun !== 'none') {
+      result.result = 'dry-run';
+      return;
+    }
+    if (options.restartOnly) result.result = 'restarted';
+    if (!wait) return;
+  }
+  if (options.noRestart)
+    log('pods not restarted (--no-restart): they keep serving the old certificates until they restart');
+  if (!wait) return;
+  if (!options.noRestart) await waitFor(context, rolloutStep(namespace, petSets, secretNames));
+  const verified = await verifyDatabase(
+    client,
+    { namespace, name },
+    { now: deps.now(), commandName: deps.commandName },
+    options.output || bulk ? () => {} : deps.out,
+  );
+  result.health = verified.report?.health;
+  // Only now is the rotation through: an interrupted run leaves the markers for its re-run.
+  if (result.method === 'cert-manager') await clearMarkers(client, namespace, certificateNames);
+  const stale = verified.report?.findings.find((finding) => finding.step === 'pods');
+  if (stale && !options.noRestart)
+    throw new CliError(`after the restart, ${stale.message}`, ExitCode.runtime);
+  result.exitCode = verified.code === 0 || options.noRestart ? ExitCode.ok : ExitCode.findings;
+}
+
+/** Say why a renewal would do nothing, instead of waiting for the timeout. */
+async function explainSilence(
+  client: KubeClient,
+  db: Singlestore,
+  certificates: (Certificate | undefined)[],
+  now: Date,
+): Promise<void> {
+  const ref = db.spec?.tls?.issuerRef;
+  if (ref) {
+    const cluster = ref.kind === 'ClusterIssuer';
+    const issuer = await client.find<Issuer>(
+      cluster ? Resources.clusterIssuer : Resources.issuer,
+      cluster ? undefined : db.metadata.namespace,
+      ref.name,
+    );
+    const readiness = issuerReadiness(issuer);
+    const what = `${cluster ? 'ClusterIssuer' : 'Issuer'} "${ref.name}"`;
+    if (!readiness.found)
+      throw new CliError(
+        `${what} does not exist: cert-manager cannot issue new certificates`,
+        ExitCode.runtime,
+      );
+    if (!readiness.ready)
+      throw new CliError(
+        `${what} is not Ready (${readiness.message}): cert-manager cannot issue new certificates`,
+        ExitCode.runtime,
+      );
+  }
+  for (const certificate of certificates) {
+    if (!certificate) continue;
+    const next = nextIssuanceAttempt(certificate, now);
+    if (next) {
+      throw new CliError(
+        `cert-manager is backing off after a failed issuance of Certificate ${certificate.metadata.name} (last failure ${certificate.status?.lastFailureTime}): it will not issue again before ${next.toISOString()}; fix the cause, then retry after that time`,
+        ExitCode.runtime,
+      );
+    }
+  }
+}
+
+/**
+ * Mark each Certificate with the revision it is rotated from, then set Issuing=True (reason
+ * ManuallyTriggered) through the status subresource, as `cmctl renew` does. A Certificate already
+ * marked by an interrupted run is not triggered again once it has moved past that revision.
+ */
+async function triggerRenewals(
+  client: KubeClient,
+  certificates: (Certificate | undefined)[],
+  dryRun: DryRun,
+  log: (line: string) => void,
+): Promise<{ startRevisions: Map<string, number>; alreadyReissued: Set<string> }> {
+  const startRevisions = new Map<string, number>();
+  const alreadyReissued = new Set<string>();
+  for (const certificate of certificates) {
+    if (!certificate) continue;
+    const { name, namespace } = certificate.metadata;
+    const revision = certificate.status?.revision ?? 0;
+    const marked = liveMarker(certificate.metadata.annotations?.[rotateFromAnnotation], new Date());
+    const issuing = findCondition(certificate.status?.conditions, 'Issuing')?.status === 'True';
+    if (marked !== undefined && (revision > Number(marked) || issuing)) {
+      startRevisions.set(name, Number(marked));
+      if (revision > Number(marked)) alreadyReissued.add(name);
+      log(`Certificate ${name}: re-issue already requested by an earlier run (from revision ${marked})`);
+      continue;
+    }
+    startRevisions.set(name, revision);
+    const dry = dryRun === 'none' ? '' : ' (dry run)';
+    if (dryRun === 'client') {
+      log(`would renew Certificate ${namespace}/${name} (Issuing=True, ManuallyTriggered)${dry}`);
+      continue;
+    }
+    const marker = `${revision}@${new Date().toISOString()}`;
+    await client.patch(
+      Resources.certificate,
+      namespace,
+      name,
+      {
+        metadata: {
+          resourceVersion: certificate.metadata.resourceVersion,
+          annotations: { [rotateFromAnnotation]: marker },
+        },
+      },
+      { dryRun },
+    );
+    const conditions = [
+      ...(certificate.status?.conditions ?? []).filter((condition) => condition.type !== 'Issuing'),
+      {
+        type: 'Issuing',
+        status: 'True',
+        reason: 'ManuallyTriggered',
+        message: 'Certificate re-issuance manually triggered',
+        lastTransitionTime: new Date().toISOString(),
+      },
+    ];
+    await client.patch(
+      Resources.certificate,
+      namespace,
+      name,
+      { status: { conditions } },
+      { subresource: 'status', dryRun },
+    );
+    log(`renewal of Certificate ${namespace}/${name} requested (Issuing=True, ManuallyTriggered)${dry}`);
+  }
+  return { startRevisions, alreadyReissued };
+}
+
+/**
+ * The revision an earlier run started from, if that run was recent enough to be the one being
+ * re-run; a marker left by a run abandoned long ago does not stop a new rotation.
+ */
+function liveMarker(value: string | undefined, now: Date): string | undefined {
+  const match = /^(\d+)@(.+)$/.exec(value ?? '');
+  if (!match) return undefined;
+  return now.getTime() - Date.parse(match[2] as string) < markerLifetimeMs ? match[1] : undefined;
+}
+
+/** The rotation is through: the markers go, so the next rotation starts afresh. */
+async function clearMarkers(client: KubeClient, namespace: string, names: string[]): Promise<void> {
+  for (const name of names) {
+    await client.patch(Resources.certificate, namespace, name, {
+      metadata: { annotations: { [rotateFromAnnotation]: null } },
+    });
+  }
+}
+
+async function newestIssue(client: KubeClient, namespace: string, secretNames: string[]): Promise<string> {
+  const secrets = await Promise.all(
+    secretNames.map((secret) => client.find<Secret>(Resources.secret, namespace, secret)),
+  );
+  return (
+    secrets
+      .map((secret) => (secret ? inspectTlsData(decodeTls(secret)).certificate?.notBefore : undefined))
+      .filter((value): value is string => Boolean(value))
+      .sort()
+      .at(-1) ?? new Date(0).toISOString()
+  );
+}
+
+/**
+ * Restart the PetSets the KubeDB way the cluster supports: a Restart ops request where KubeDB's ops
+ * manager runs, else kubectl's restartedAt annotation on the pod template. A restart newer than the
+ * certificates (from an interrupted run) is not repeated.
+ */
+async function restart(
+  client: KubeClient,
+  db: Singlestore,
+  petSets: string[],
+  newestIssued: string,
+  useOpsRequest: boolean,
+  dryRun: DryRun,
+  log: (line: string) => void,
+  context: WaitContext,
+  wait: boolean,
+): Promise<string[]> {
+  const namespace = db.metadata.namespace as string;
+  const name = db.metadata.name;
+  const dry = dryRun === 'none' ? '' : ' (dry run)';
+  if (useOpsRequest) {
+    const running = await ownRequest(
+      client,
+      namespace,
+      name,
+      'restart',
+      (request) => request.spec.type === 'Restart',
+    );
+    let requestName = running?.metadata.name;
+    if (running) log(`continuing with Restart request ${requestName} from an earlier run`);
+    else if (dryRun === 'client') {
+      log(`would create a SinglestoreOpsRequest (Restart)${dry}`);
+      return petSets;
+    } else {
+      const created = await client.create<OpsRequest>(
+        Resources.opsRequest,
+        namespace,
+        opsRequest(db, 'restart', { type: 'Restart', databaseRef: { name }, restart: {} }),
+        dryRun,
+      );
+      requestName = created.metadata.name;
+      log(`created SinglestoreOpsRequest ${namespace}/${requestName} (Restart)${dry}`);
+    }
+    if (dryRun === 'none' && wait) await waitFor(context, opsRequestStep(namespace, requestName as string));
+    return petSets;
+  }
+  const restarted: string[] = [];
+  for (const petSetName of petSets) {
+    const petSet = await client.find<PetSet>(Resources.petset, namespace, petSetName);
+    if (!petSet) continue;
+    const previous = petSet.spec.template.metadata?.annotations?.[restartedAtAnnotation];
+    if (previous && Date.parse(previous) >= Date.parse(newestIssued)) {
+      log(`PetSet ${petSetName} was already restarted at ${previous}, after the certificates were issued`);
+      restarted.push(petSetName);
+      continue;
+    }
+    const at = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    if (dryRun === 'client') {
+      log(`would restart PetSet ${namespace}/${petSetName} (${restartedAtAnnotation}=${at})${dry}`);
+    } else {
+      await client.patch(
+        Resources.petset,
+        namespace,
+        petSetName,
+        { spec: { template: { metadata: { annotations: { [restartedAtAnnotation]: at } } } } },
+        { dryRun },
+      );
+      log(`restarted PetSet ${namespace}/${petSetName} (${restartedAtAnnotation}=${at})${dry}`);
+    }
+    restarted.push(petSetName);
+  }
+  return restarted;
+}
+
+async function ownRequest(
+  client: KubeClient,
+  namespace: string,
+  name: string,
+  operation: string,
+  matches: (request: OpsRequest) => boolean,
+): Promise<OpsRequest | undefined> {
+  const list = await client.list<OpsRequest>(Resources.opsRequest, {
+    namespace,
+    labelSelector: `app.kubernetes.io/instance=${name},app.kubernetes.io/managed-by=kubectl-singlestore`,
+  });
+  return list.items.find(
+    (request) =>
+      request.metadata.annotations?.['kubectl-singlestore.kubedb.com/operation'] === operation &&
+      matches(request) &&
+      !terminalPhases.has(request.status?.phase ?? 'Pending'),
+  );
+}
+
+function opsRequest(db: Singlestore, operation: string, spec: OpsRequest['spec']): OpsRequest {
+  const request = {
+    apiVersion: 'ops.kubedb.com/v1alpha1',
+    kind: 'SinglestoreOpsRequest',
+    metadata: {
+      generateName: `${db.metadata.name.slice(0, 40)}-${operation}-`,
+      namespace: db.metadata.namespace,
+      labels: { 'app.kubernetes.io/instance': db.metadata.name, ...managedBy },
+      annotations: { 'kubectl-singlestore.kubedb.com/operation': operation },
+    },
+    spec,
+  };
+  return request as unknown as OpsRequest;
+}

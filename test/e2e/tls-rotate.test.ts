@@ -1,0 +1,316 @@
+/** `tls rotate` end to end: the compiled binary, the real cert-manager, the KubeDB stand-in. */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { before, describe, test } from 'node:test';
+import { ExitCode } from '../../src/errors.ts';
+import { Resources } from '../../src/kube/resources.ts';
+import type { Certificate, OpsRequest, Pod, Secret } from '../../src/kubedb/types.ts';
+import { createProgress } from '../../src/output/progress.ts';
+import { decodeTls, secretsStep, waitFor } from '../../src/tls/wait.ts';
+import { inspectTlsData } from '../../src/tls/x509.ts';
+import {
+  adminClient,
+  binary,
+  eventually,
+  kubeconfig,
+  kubectlApply,
+  namespaceWithIssuer,
+  runPlugin,
+  skipReason,
+} from './harness.ts';
+
+const ns = 'rotate-e2e';
+const client = adminClient();
+const names = [
+  'cm',
+  'ops',
+  'restart-only',
+  'no-restart',
+  'dry',
+  'bulk-a',
+  'bulk-b',
+  'broken',
+  'backoff',
+  'killed',
+];
+
+function database(name: string, issuer = 'sdb-issuer'): string {
+  return `apiVersion: kubedb.com/v1alpha2
+kind: Singlestore
+metadata: {name: ${name}, namespace: ${ns}, labels: {group: ${name.startsWith('bulk') || name === 'broken' ? 'bulk' : 'single'}}}
+spec:
+  version: "8.7.10"
+  licenseSecret: {kind: Secret, name: license}
+  storageType: Ephemeral
+  topology: {aggregator: {replicas: 1}, leaf: {replicas: 1}}
+  tls:
+    issuerRef: {apiGroup: cert-manager.io, kind: Issuer, name: ${issuer}}`;
+}
+
+async function serials(name: string): Promise<string[]> {
+  const secrets = await Promise.all(
+    ['server', 'client'].map((alias) => client.get<Secret>(Resources.secret, ns, `${name}-${alias}-cert`)),
+  );
+  return secrets.map((secret) => inspectTlsData(decodeTls(secret)).certificate?.serialNumber ?? '');
+}
+const revision = async (name: string) =>
+  (await client.get<Certificate>(Resources.certificate, ns, `${name}-server-cert`)).status?.revision ?? 0;
+const podUids = async (name: string) =>
+  (
+    await client.list<Pod>(Resources.pod, {
+      namespace: ns,
+      labelSelector: `app.kubernetes.io/instance=${name}`,
+    })
+  ).items
+    .map((pod) => pod.metadata.uid)
+    .sort();
+const rotate = (args: string[]) => runPlugin(['tls', 'rotate', '-n', ns, ...args], { timeoutMs: 120_000 });
+
+describe('tls rotate', { skip: skipReason }, () => {
+  before(async () => {
+    await namespaceWithIssuer(ns);
+    kubectlApply(
+      [
+        `apiVersion: cert-manager.io/v1\nkind: Issuer\nmetadata: {name: second-issuer, namespace: ${ns}}\nspec: {selfSigned: {}}`,
+        ...names.map((name) => database(name, name === 'broken' ? 'second-issuer' : 'sdb-issuer')),
+      ].join('\n---\n'),
+    );
+    await eventually(
+      'all databases issued and running',
+      async () => {
+        for (const name of names) {
+          const certificate = await client.find<Certificate>(
+            Resources.certificate,
+            ns,
+            `${name}-client-cert`,
+          );
+          if ((certificate?.status?.revision ?? 0) < 1 || (await podUids(name)).length < 2) return false;
+        }
+        return true;
+      },
+      120_000,
+    );
+  });
+
+  test('via cert-manager: new serials, every pod replaced, healthy after', async () => {
+    const [oldSerials, oldPods] = [await serials('cm'), await podUids('cm')];
+    const result = await rotate(['cm', '--method', 'cert-manager', '-o', 'json']);
+    assert.equal(result.code, ExitCode.ok, result.stdout + result.stderr);
+    const [entry] = JSON.parse(result.stdout).results;
+    assert.equal(entry.result, 'rotated');
+    assert.equal(entry.method, 'cert-manager');
+    assert.deepEqual(
+      entry.certificates.map((c: { oldSerial: string }) => c.oldSerial),
+      oldSerials,
+    );
+    const newSerials = await serials('cm');
+    assert.deepEqual(
+      entry.certificates.map((c: { newSerial: string }) => c.newSerial),
+      newSerials,
+    );
+    assert.ok(newSerials.every((serial, i) => serial !== oldSerials[i]));
+    const newPods = await podUids('cm');
+    assert.ok(
+      newPods.every((uid) => !oldPods.includes(uid)),
+      'every pod replaced',
+    );
+    const certificate = await client.get<Certificate>(Resources.certificate, ns, 'cm-server-cert');
+    assert.equal(
+      certificate.metadata.annotations?.['kubectl-singlestore.kubedb.com/rotate-from-revision'],
+      undefined,
+      'markers cleared',
+    );
+    assert.equal((await runPlugin(['tls', 'status', 'cm', '-n', ns])).code, ExitCode.ok);
+  });
+
+  test('via an ops request (auto where KubeDB runs)', async () => {
+    const oldSerials = await serials('ops');
+    const result = await rotate(['ops']);
+    assert.equal(result.code, ExitCode.ok, result.stderr);
+    assert.match(
+      result.stdout,
+      /created SinglestoreOpsRequest rotate-e2e\/ops-rotate-tls-\w+ \(ReconfigureTLS, rotateCertificates\)/,
+    );
+    assert.match(result.stdout, /^Singlestore rotate-e2e\/ops: rotated \(ops-request\); new certificates: /m);
+    assert.ok((await serials('ops')).every((serial, i) => serial !== oldSerials[i]));
+  });
+
+  test('--restart-only rolls the pods and keeps the certificates; --no-restart the reverse', async () => {
+    const [oldSerials, oldPods] = [await serials('restart-only'), await podUids('restart-only')];
+    const restarted = await rotate(['restart-only', '--restart-only', '--restart-with', 'annotation']);
+    assert.equal(restarted.code, ExitCode.ok, restarted.stderr);
+    assert.match(
+      restarted.stdout,
+      /restarted PetSet rotate-e2e\/restart-only-leaf \(kubectl.kubernetes.io\/restartedAt=/,
+    );
+    assert.deepEqual(await serials('restart-only'), oldSerials);
+    assert.ok((await podUids('restart-only')).every((uid) => !oldPods.includes(uid)));
+
+    const [keptSerials, keptPods] = [await serials('no-restart'), await podUids('no-restart')];
+    const reissued = await rotate(['no-restart', '--no-restart']);
+    assert.equal(reissued.code, ExitCode.ok, reissued.stderr);
+    assert.match(reissued.stdout, /pods not restarted \(--no-restart\)/);
+    assert.ok((await serials('no-restart')).every((serial, i) => serial !== keptSerials[i]));
+    assert.deepEqual(await podUids('no-restart'), keptPods);
+    const status = await runPlugin(['tls', 'status', 'no-restart', '-n', ns]);
+    assert.equal(status.code, ExitCode.findings);
+    assert.match(status.stdout, /--restart-only/);
+  });
+
+  test('--dry-run client and server change nothing', async () => {
+    const [oldSerials, oldPods, oldRevision] = [
+      await serials('dry'),
+      await podUids('dry'),
+      await revision('dry'),
+    ];
+    for (const args of [
+      ['--dry-run=client'],
+      ['--dry-run=server'],
+      ['--dry-run=server', '--method', 'cert-manager'],
+      ['--dry-run=client', '--restart-only', '--restart-with', 'annotation'],
+    ]) {
+      const result = await rotate(['dry', ...args]);
+      assert.equal(result.code, ExitCode.ok, `${args}: ${result.stderr}`);
+      assert.match(result.stdout, /\(dry run\)/);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    assert.deepEqual(await serials('dry'), oldSerials);
+    assert.deepEqual(await podUids('dry'), oldPods);
+    assert.equal(await revision('dry'), oldRevision);
+    const requests = await client.list<OpsRequest>(Resources.opsRequest, { namespace: ns });
+    assert.ok(!requests.items.some((request) => request.spec.databaseRef.name === 'dry'));
+  });
+
+  test('--all -l: one broken database does not stop the others; the summary names it; exit non-zero', async () => {
+    await client.delete(Resources.issuer, ns, 'second-issuer');
+    const before = { a: await serials('bulk-a'), b: await serials('bulk-b') };
+    const result = await rotate(['--all', '-l', 'group=bulk', '--wait', '--concurrency', '2']);
+    assert.equal(result.code, ExitCode.runtime, result.stdout + result.stderr);
+    const lines = result.stdout.split('\n');
+    const row = (name: string) => lines.find((line) => line.startsWith(`${ns}   ${name} `)) ?? '';
+    assert.match(
+      lines.find((line) => line.startsWith('NAMESPACE')) ?? '',
+      /^NAMESPACE +NAME +RESULT +METHOD +NEW-SERIALS +RESTARTED +ELAPSED +DETAIL$/,
+    );
+    assert.match(row('bulk-a'), / rotated /);
+    assert.match(row('bulk-b'), / rotated /);
+    assert.match(row('broken'), / failed .*Issuer "second-issuer" does not exist/);
+    assert.ok((await serials('bulk-a')).every((serial, i) => serial !== before.a[i]));
+    assert.ok((await serials('bulk-b')).every((serial, i) => serial !== before.b[i]));
+  });
+
+  test('cert-manager backing off after a failure is explained up front, with the next attempt', async () => {
+    const certificate = await client.get<Certificate>(Resources.certificate, ns, 'backoff-server-cert');
+    const failedAt = new Date(Date.now() - 10 * 60_000).toISOString().replace(/\.\d+Z$/, 'Z');
+    await client.patch(
+      Resources.certificate,
+      ns,
+      'backoff-server-cert',
+      {
+        status: {
+          lastFailureTime: failedAt,
+          conditions: [
+            ...(certificate.status?.conditions ?? []).filter((c) => c.type !== 'Issuing'),
+            {
+              type: 'Issuing',
+              status: 'False',
+              reason: 'Failed',
+              message: 'The certificate request has failed to complete',
+            },
+          ],
+        },
+      },
+      { subresource: 'status' },
+    );
+    const result = await rotate(['backoff', '--method', 'cert-manager']);
+    assert.equal(result.code, ExitCode.runtime);
+    const next = new Date(Date.parse(failedAt) + 3_600_000).toISOString();
+    assert.match(
+      result.stderr,
+      new RegExp(
+        `backing off after a failed issuance of Certificate backoff-server-cert .* will not issue again before ${next.replace(/\./g, '\\.')}`,
+      ),
+    );
+    assert.ok(result.ms < 5000);
+  });
+
+  test('--timeout: the timeout exit code and the step it was stuck on', async () => {
+    const result = await rotate(['ops', '--method', 'cert-manager', '--timeout', '1ms']);
+    assert.equal(result.code, ExitCode.timeout, result.stderr);
+    assert.match(result.stderr, /error: timed out after 1ms waiting for Certificates Ready/);
+    // Finish that rotation so later tests start from a settled database.
+    assert.equal((await rotate(['ops', '--method', 'cert-manager'])).code, ExitCode.ok);
+  });
+
+  test('killed mid-wait, then re-run: finishes without issuing a third certificate', async () => {
+    const start = await revision('killed');
+    const child = spawn(
+      binary,
+      ['tls', 'rotate', 'killed', '-n', ns, '--method', 'cert-manager', '--progress', 'plain'],
+      {
+        env: { ...process.env, KUBECONFIG: kubeconfig },
+      },
+    );
+    let stderr = '';
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+    });
+    await eventually('the rotation under way', async () => stderr.includes('Certificates Ready'), 30_000);
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child.once('exit', resolve));
+    const rerun = await rotate(['killed', '--method', 'cert-manager']);
+    assert.equal(rerun.code, ExitCode.ok, rerun.stdout + rerun.stderr);
+    assert.equal(await revision('killed'), start + 1, 'exactly one new issuance');
+
+    const interrupted = spawn(
+      binary,
+      [
+        'tls',
+        'rotate',
+        'killed',
+        '-n',
+        ns,
+        '--restart-only',
+        '--restart-with',
+        'ops-request',
+        '--progress',
+        'plain',
+      ],
+      {
+        env: { ...process.env, KUBECONFIG: kubeconfig },
+      },
+    );
+    let text = '';
+    interrupted.stderr.on('data', (chunk) => {
+      text += chunk;
+    });
+    await eventually('waiting', async () => text.includes('waiting'), 30_000);
+    interrupted.kill('SIGINT');
+    const code = await new Promise((resolve) => interrupted.once('exit', resolve));
+    assert.equal(code, ExitCode.interrupted, text);
+  });
+
+  test('the wait notices a Secret change within a second', async () => {
+    const secret = await client.get<Secret>(Resources.secret, ns, 'cm-server-cert');
+    const oldSerial = inspectTlsData(decodeTls(secret)).certificate?.serialNumber as string;
+    const context = {
+      client,
+      progress: createProgress('plain', () => {}),
+      interrupt: new AbortController().signal,
+      deadline: performance.now() + 30_000,
+      timeoutText: '30s',
+    };
+    const waiting = waitFor(
+      context,
+      secretsStep(ns, ['cm-server-cert'], new Map([['cm-server-cert', oldSerial]])),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const other = await client.get<Secret>(Resources.secret, ns, 'ops-server-cert');
+    const written = performance.now();
+    await client.patch(Resources.secret, ns, 'cm-server-cert', { data: other.data });
+    await waiting;
+    const latency = performance.now() - written;
+    assert.ok(latency < 1000, `noticed after ${latency.toFixed(0)} ms`);
+    process.stderr.write(`# Secret change noticed after ${latency.toFixed(1)} ms\n`);
+  });
+});
