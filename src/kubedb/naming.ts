@@ -17,6 +17,19 @@ function trimDashes(text: string): string {
 
 export const defaultAliases = ['server', 'client'] as const;
 
+/** The Certificates KubeDB makes for a spec.tls: server and client, plus any other alias given, with their Secrets. */
+export function tlsCertificates(
+  database: string,
+  certificates: { alias: string; secretName?: string }[] = [],
+): { alias: string; certificate: string; secret: string }[] {
+  const aliases = [...new Set([...defaultAliases, ...certificates.map((spec) => spec.alias)])];
+  return aliases.map((alias) => {
+    const certificate = certificateName(database, alias);
+    const secret = certificates.find((spec) => spec.alias === alias)?.secretName ?? certificate;
+    return { alias, certificate, secret };
+  });
+}
+
 /** The Certificate (and its Secret) KubeDB creates for a certificate alias. */
 export function certificateName(database: string, alias: string): string {
   return nameWithSuffix(database, `${alias}-cert`);

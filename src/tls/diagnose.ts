@@ -5,7 +5,8 @@
  * summary alone (cert-manager says Ready for an expired certificate, cert-manager#7895).
  */
 import { type Condition, findCondition } from '../kube/objects.ts';
-import { certificateName, defaultAliases, governingServiceName, petSetNames } from '../kubedb/naming.ts';
+import { certificateName, governingServiceName, petSetNames, tlsCertificates } from '../kubedb/naming.ts';
+import { mountedSecrets, rolledOut } from '../kubedb/petset.ts';
 import type {
   Certificate,
   CertificateSpec,
@@ -233,8 +234,9 @@ function checkIssuer(check: Check, ref: IssuerRef): IssuerReport {
 
 function certificateSpecs(db: Singlestore): CertificateSpec[] {
   const given = db.spec?.tls?.certificates ?? [];
-  const aliases = [...new Set([...defaultAliases, ...given.map((spec) => spec.alias)])];
-  return aliases.map((alias) => given.find((spec) => spec.alias === alias) ?? { alias });
+  return tlsCertificates(db.metadata.name, given).map(
+    ({ alias }) => given.find((spec) => spec.alias === alias) ?? { alias },
+  );
 }
 
 function checkCertificate(check: Check, spec: CertificateSpec): CertificateReport {
@@ -587,12 +589,8 @@ function checkPetSets(check: Check, certificates: CertificateReport[]): PetSetRe
     }
     const status = petSet.status ?? {};
     const replicas = petSet.spec.replicas ?? 1;
-    const rolledOut =
-      (status.observedGeneration ?? 0) >= (petSet.metadata.generation ?? 0) &&
-      (status.updatedReplicas ?? 0) >= replicas &&
-      (status.readyReplicas ?? 0) >= replicas &&
-      (!status.updateRevision || status.updateRevision === status.currentRevision);
-    if (!rolledOut) {
+    const done = rolledOut(petSet);
+    if (!done) {
       add(
         check,
         'petset',
@@ -627,7 +625,7 @@ function checkPetSets(check: Check, certificates: CertificateReport[]): PetSetRe
       observedGeneration: status.observedGeneration ?? 0,
       ...(status.currentRevision ? { currentRevision: status.currentRevision } : {}),
       ...(status.updateRevision ? { updateRevision: status.updateRevision } : {}),
-      rolledOut,
+      rolledOut: done,
       stalePods: stalePods.map((pod) => pod.metadata.name),
     };
   });
@@ -643,16 +641,6 @@ function startedBefore(pod: Pod, issued: string): boolean {
     .filter((at): at is string => Boolean(at));
   const started = starts.sort()[0] ?? pod.status?.startTime;
   return started !== undefined && Date.parse(started) < Date.parse(issued);
-}
-
-function mountedSecrets(petSet: PetSet): Set<string> {
-  const names = new Set<string>();
-  for (const volume of petSet.spec.template.spec?.volumes ?? []) {
-    if (volume.secret?.secretName) names.add(volume.secret.secretName);
-    for (const source of volume.projected?.sources ?? [])
-      if (source.secret?.name) names.add(source.secret.name);
-  }
-  return names;
 }
 
 function podsOf(pods: Pod[], petSet: PetSet): Pod[] {

@@ -9,6 +9,7 @@ import type { KubeClient, ListOptions } from '../kube/client.ts';
 import { findCondition, type KubeObject } from '../kube/objects.ts';
 import { observe } from '../kube/observe.ts';
 import { Resources, type ResourceType } from '../kube/resources.ts';
+import { mountedSecrets, rolledOut } from '../kubedb/petset.ts';
 import type { Certificate, OpsRequest, PetSet, Secret } from '../kubedb/types.ts';
 import type { Progress } from '../output/progress.ts';
 import { formatDuration } from '../util/duration.ts';
@@ -202,18 +203,6 @@ export function decodeTls(secret: Secret): { 'tls.crt'?: string; 'tls.key'?: str
   return { 'tls.crt': read('tls.crt'), 'tls.key': read('tls.key'), 'ca.crt': read('ca.crt') };
 }
 
-/** kubectl rollout status for a StatefulSet, for PetSets: generation observed, all updated and ready, one revision. */
-export function rolledOut(petSet: PetSet): boolean {
-  const status = petSet.status ?? {};
-  const replicas = petSet.spec.replicas ?? 1;
-  return (
-    (status.observedGeneration ?? 0) >= (petSet.metadata.generation ?? 0) &&
-    (status.updatedReplicas ?? 0) >= replicas &&
-    (status.readyReplicas ?? 0) >= replicas &&
-    (!status.updateRevision || status.updateRevision === status.currentRevision)
-  );
-}
-
 /** Every named PetSet rolled out (and mounting `secrets`, when given). */
 export function rolloutStep(namespace: string, names: string[], secrets: string[] = []): WaitStep<PetSet> {
   return {
@@ -228,8 +217,8 @@ export function rolloutStep(namespace: string, names: string[], secrets: string[
           waiting.push(`${name} missing`);
           continue;
         }
-        const mounted = JSON.stringify(petSet.spec.template.spec?.volumes ?? []);
-        const unmounted = secrets.filter((secret) => !mounted.includes(`"${secret}"`));
+        const mounted = mountedSecrets(petSet);
+        const unmounted = secrets.filter((secret) => !mounted.has(secret));
         const status = petSet.status ?? {};
         if (unmounted.length) waiting.push(`${name} does not mount ${unmounted.join(', ')} yet`);
         else if (!rolledOut(petSet))

@@ -11,6 +11,7 @@ import type { KubeClient } from '../../src/kube/client.ts';
 import { type Condition, findCondition } from '../../src/kube/objects.ts';
 import { Resources } from '../../src/kube/resources.ts';
 import { petSetNames } from '../../src/kubedb/naming.ts';
+import { rolledOut } from '../../src/kubedb/petset.ts';
 import type { Certificate, Issuer, OpsRequest, PetSet, Singlestore } from '../../src/kubedb/types.ts';
 import { desiredCertificates } from './provisioner.ts';
 
@@ -145,12 +146,7 @@ async function step(
       for (const petSetName of petSetNames(name, Boolean(db.spec?.topology))) {
         const petSet = await client.find<PetSet>(Resources.petset, namespace, petSetName);
         if (!petSet) continue;
-        const status = petSet.status ?? {};
-        const rolledOut =
-          (status.observedGeneration ?? 0) >= (petSet.metadata.generation ?? 0) &&
-          status.updateRevision === status.currentRevision &&
-          (status.updatedReplicas ?? 0) === (petSet.spec.replicas ?? 1);
-        if (!rolledOut) return 'wait';
+        if (!rolledOut(petSet)) return 'wait';
       }
       return 'done';
     }

@@ -13,10 +13,10 @@ import { Resources } from '../../src/kube/resources.ts';
 import {
   certificateName,
   databaseLabels,
-  defaultAliases,
   governingServiceName,
   petSetNames,
   serverDnsNames,
+  tlsCertificates,
   tlsMountPath,
   tlsVolumeName,
 } from '../../src/kubedb/naming.ts';
@@ -103,8 +103,9 @@ function certificateSpecs(db: Singlestore): CertificateSpec[] {
   const tls = db.spec?.tls;
   if (!tls?.issuerRef) return [];
   const given = tls.certificates ?? [];
-  const aliases = [...new Set([...defaultAliases, ...given.map((spec) => spec.alias)])];
-  return aliases.map((alias) => given.find((spec) => spec.alias === alias) ?? { alias });
+  return tlsCertificates(db.metadata.name, given).map(
+    ({ alias }) => given.find((spec) => spec.alias === alias) ?? { alias },
+  );
 }
 
 export function desiredCertificates(db: Singlestore): Certificate[] {

@@ -5,6 +5,7 @@ import { parseDurationFlag, validateObjectName } from '../../../cli/validate.ts'
 import { UsageError } from '../../../errors.ts';
 import type { DryRun } from '../../../kube/client.ts';
 import { parseGoDuration } from '../../../util/duration.ts';
+import { actionDeps } from '../action-deps.ts';
 import { type EnableMethod, type EnableOptions, runEnable } from './enable.ts';
 
 const formats = ['json', 'yaml'] as const;
@@ -95,18 +96,8 @@ export const enableCommand: CommandDefinition = {
   ],
   run: async (argv, context) => {
     const options = enableOptions(argv, context.io.isTTY);
-    const factory = await context.factory(argv);
-    return runEnable(
-      { ...options, namespace: factory.namespace },
-      {
-        client: factory.client,
-        out: context.io.out,
-        err: context.io.err,
-        interrupt: context.io.signal,
-        now: context.now,
-        commandName: context.displayName,
-      },
-    );
+    const { deps, namespace } = await actionDeps(argv, context);
+    return runEnable({ ...options, namespace }, deps);
   },
 };
 

@@ -10,7 +10,7 @@ import type { DryRun, KubeClient } from '../../../kube/client.ts';
 import { findCondition } from '../../../kube/objects.ts';
 import type { Writer } from '../../../kube/request-log.ts';
 import { Resources } from '../../../kube/resources.ts';
-import { certificateName, petSetNames } from '../../../kubedb/naming.ts';
+import { petSetNames, tlsCertificates } from '../../../kubedb/naming.ts';
 import type { Issuer, OpsRequest, Singlestore, TlsConfig } from '../../../kubedb/types.ts';
 import { type DataFormat, renderData } from '../../../output/formats.ts';
 import { createProgress, type ProgressMode } from '../../../output/progress.ts';
@@ -26,6 +26,7 @@ import {
   type WaitContext,
   waitFor,
 } from '../../../tls/wait.ts';
+import type { ActionDeps } from '../action-deps.ts';
 
 export type EnableMethod = 'auto' | 'ops-request' | 'patch';
 
@@ -43,14 +44,7 @@ export interface EnableOptions {
   progress: ProgressMode;
 }
 
-export interface EnableDeps {
-  client: KubeClient;
-  out: Writer;
-  err: Writer;
-  interrupt: AbortSignal;
-  now: () => Date;
-  commandName: string;
-}
+export type EnableDeps = ActionDeps;
 
 /** Labels and annotations that mark an ops request as this tool's, so a re-run can find it. */
 export const managedBy = { 'app.kubernetes.io/managed-by': 'kubectl-singlestore' };
@@ -319,12 +313,9 @@ async function waitForTls(
     interrupt: deps.interrupt,
     ...deadlineFrom(options.timeoutMs),
   };
-  const aliases = [...new Set(['server', 'client', ...(tls.certificates ?? []).map((spec) => spec.alias)])];
-  const certificates = aliases.map((alias) => certificateName(name, alias));
-  const secrets = aliases.map(
-    (alias) =>
-      tls.certificates?.find((spec) => spec.alias === alias)?.secretName ?? certificateName(name, alias),
-  );
+  const expected = tlsCertificates(name, tls.certificates);
+  const certificates = expected.map((entry) => entry.certificate);
+  const secrets = expected.map((entry) => entry.secret);
   if (requestName) await waitFor(context, opsRequestStep(namespace, requestName));
   await waitFor(context, certificatesStep(namespace, certificates));
   await waitFor(context, secretsStep(namespace, secrets));

@@ -3,6 +3,7 @@ import type { ParsedArgs } from '../../../cli/flags.ts';
 import { parseDurationFlag, validateObjectName } from '../../../cli/validate.ts';
 import { UsageError } from '../../../errors.ts';
 import type { DryRun } from '../../../kube/client.ts';
+import { actionDeps } from '../action-deps.ts';
 import { type RotateMethod, type RotateOptions, runRotate } from './rotate.ts';
 
 const methods = ['auto', 'ops-request', 'cert-manager'] as const;
@@ -99,18 +100,8 @@ export const rotateCommand: CommandDefinition = {
   ],
   run: async (argv, context) => {
     const options = rotateOptions(argv, context.io.isTTY);
-    const factory = await context.factory(argv);
-    return runRotate(
-      { ...options, namespace: factory.namespace },
-      {
-        client: factory.client,
-        out: context.io.out,
-        err: context.io.err,
-        interrupt: context.io.signal,
-        now: context.now,
-        commandName: context.displayName,
-      },
-    );
+    const { deps, namespace } = await actionDeps(argv, context);
+    return runRotate({ ...options, namespace }, deps);
   },
 };
 

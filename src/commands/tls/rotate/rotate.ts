@@ -7,12 +7,12 @@
  *   and check with `tls status` that no pod predates the new certificates.
  * Every step first looks for what an earlier, interrupted run already did, so nothing is issued twice.
  */
+
 import { CliError, ExitCode, TimeoutError } from '../../../errors.ts';
 import type { DryRun, KubeClient } from '../../../kube/client.ts';
 import { findCondition } from '../../../kube/objects.ts';
-import type { Writer } from '../../../kube/request-log.ts';
 import { Resources } from '../../../kube/resources.ts';
-import { certificateName, defaultAliases, petSetNames } from '../../../kubedb/naming.ts';
+import { petSetNames, tlsCertificates } from '../../../kubedb/naming.ts';
 import type { Certificate, Issuer, OpsRequest, PetSet, Secret, Singlestore } from '../../../kubedb/types.ts';
 import { renderData } from '../../../output/formats.ts';
 import { createProgress, type ProgressMode } from '../../../output/progress.ts';
@@ -31,6 +31,7 @@ import {
   waitFor,
 } from '../../../tls/wait.ts';
 import { inspectTlsData } from '../../../tls/x509.ts';
+import type { ActionDeps } from '../action-deps.ts';
 import { managedBy } from '../enable/enable.ts';
 
 export type RotateMethod = 'auto' | 'ops-request' | 'cert-manager';
@@ -54,14 +55,7 @@ export interface RotateOptions {
   progress: ProgressMode;
 }
 
-export interface RotateDeps {
-  client: KubeClient;
-  out: Writer;
-  err: Writer;
-  interrupt: AbortSignal;
-  now: () => Date;
-  commandName: string;
-}
+export type RotateDeps = ActionDeps;
 
 export interface RotateResult {
   namespace: string;
@@ -231,15 +225,9 @@ async function rotateSteps(
   const namespace = db.metadata.namespace as string;
   const name = db.metadata.name;
   const dry = options.dryRun === 'none' ? '' : ' (dry run)';
-  const aliases = [
-    ...new Set([...defaultAliases, ...(db.spec?.tls?.certificates ?? []).map((spec) => spec.alias)]),
-  ];
-  const certificateNames = aliases.map((alias) => certificateName(name, alias));
-  const secretNames = aliases.map(
-    (alias) =>
-      db.spec?.tls?.certificates?.find((spec) => spec.alias === alias)?.secretName ??
-      certificateName(name, alias),
-  );
+  const expected = tlsCertificates(name, db.spec?.tls?.certificates);
+  const certificateNames = expected.map((entry) => entry.certificate);
+  const secretNames = expected.map((entry) => entry.secret);
   const petSets = petSetNames(name, Boolean(db.spec?.topology));
   const [certificates, secrets] = await Promise.all([
     Promise.all(
