@@ -138,19 +138,15 @@ async function buildFactory(argv: ParsedArgs, io: CliIO): Promise<Factory> {
 }
 
 function reportError(error: unknown, io: CliIO, displayName: string, args: string[]): number {
-  if (error instanceof CliError) {
-    io.err(`error: ${error.message}\n`);
-    if (error instanceof UsageError) {
-      const words = args.filter((arg) => !arg.startsWith('-')).slice(0, 2);
-      const path = commandPath(words);
+  // yargs reports its own parse problems as plain Errors named YError, with a one-line message.
+  const usage = error instanceof UsageError || (error instanceof Error && error.name === 'YError');
+  if (usage || error instanceof CliError) {
+    io.err(`error: ${(error as Error).message}\n`);
+    if (usage) {
+      const path = commandPath(args.filter((arg) => !arg.startsWith('-')).slice(0, 2));
       io.err(`See '${[displayName, ...path].join(' ')} --help' for usage.\n`);
     }
-    return error.exitCode;
-  }
-  // yargs reports its own parse problems as plain Errors with a one-line message.
-  if (error instanceof Error && error.name === 'YError') {
-    io.err(`error: ${error.message}\nSee '${displayName} --help' for usage.\n`);
-    return ExitCode.usage;
+    return error instanceof CliError ? error.exitCode : ExitCode.usage;
   }
   const message = error instanceof Error ? error.message : String(error);
   io.err(`error: unexpected failure: ${message.split('\n')[0]}\n`);

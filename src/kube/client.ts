@@ -58,7 +58,15 @@ export interface ClientSettings {
 interface Response {
   status: number;
   body: string;
+  /** Seconds, from a Retry-After header. */
+  retryAfter?: number;
 }
+
+/** Reads (GET) are retried on these answers; writes never are, since they may have landed. */
+const retryableStatus = new Set([429, 500, 502, 503, 504]);
+const retryableNetwork = new Set(['ECONNRESET', 'EPIPE']);
+const maxReadRetries = 3;
+const maxRetryDelayMs = 5000;
 
 /** kubectl's dialer gives up on a connection after 30 s, whatever --request-timeout says. */
 const connectTimeoutMs = 30_000;
@@ -265,12 +273,53 @@ export class KubeClient {
     return options;
   }
 
+  /** One request; a GET answered 429/5xx or cut by a reset is retried with back-off (Retry-After honoured). */
   private async request(
     method: string,
     path: string,
     body: unknown,
     action: Action | undefined,
     contentType = 'application/json',
+  ): Promise<Response> {
+    for (let attempt = 1; ; attempt++) {
+      const retry = method === 'GET' && attempt <= maxReadRetries;
+      let response: Response;
+      try {
+        response = await this.send(method, path, body, action, contentType);
+      } catch (error) {
+        const code = error instanceof ApiError ? error.reason : '';
+        if (!retry || !retryableNetwork.has(code)) throw error;
+        await this.pause(method, path, attempt, undefined, code);
+        continue;
+      }
+      if (!retry || !retryableStatus.has(response.status)) return response;
+      await this.pause(method, path, attempt, response.retryAfter, String(response.status));
+    }
+  }
+
+  private async pause(
+    method: string,
+    path: string,
+    attempt: number,
+    retryAfter: number | undefined,
+    why: string,
+  ): Promise<void> {
+    const ms = Math.min(
+      retryAfter !== undefined ? retryAfter * 1000 : 200 * 2 ** (attempt - 1),
+      maxRetryDelayMs,
+    );
+    const { log } = this.settings;
+    if (log.verbosity >= 6)
+      log.line(`${method} ${path}: ${why}; retrying in ${ms} ms (${attempt}/${maxReadRetries})`);
+    await new Promise((resolve) => setTimeout(resolve, ms));
+  }
+
+  private async send(
+    method: string,
+    path: string,
+    body: unknown,
+    action: Action | undefined,
+    contentType: string,
   ): Promise<Response> {
     const options = await this.requestOptions(method, path);
     const payload = body === undefined ? undefined : JSON.stringify(body);
@@ -298,7 +347,8 @@ export class KubeClient {
             log.line(`${method} ${url} ${status} ${response.statusMessage ?? ''} in ${elapsed(started)}`);
           }
           if (log.verbosity >= 8) log.line(`Response Body: ${redactBody(text)}`);
-          resolve({ status, body: text });
+          const retryAfter = Number(response.headers['retry-after']);
+          resolve({ status, body: text, ...(Number.isFinite(retryAfter) ? { retryAfter } : {}) });
         });
       });
       this.arm(request, started, action, reject, requestTimeoutMs);

@@ -4,7 +4,7 @@ import type { PetSet } from './types.ts';
 /** kubectl rollout status for a StatefulSet, for PetSets: generation observed, all updated and ready, one revision. */
 export function rolledOut(petSet: PetSet): boolean {
   const status = petSet.status ?? {};
-  const replicas = petSet.spec.replicas ?? 1;
+  const replicas = petSet.spec?.replicas ?? 1;
   return (
     (status.observedGeneration ?? 0) >= (petSet.metadata.generation ?? 0) &&
     (status.updatedReplicas ?? 0) >= replicas &&

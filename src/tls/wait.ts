@@ -4,7 +4,7 @@
  * (a Failed ops request, a failed issuance) ends it at once with its reason, and the deadline or
  * Ctrl-C ends it with the step it was stuck on. Shared by `tls enable --wait` and `tls rotate`.
  */
-import { CliError, ExitCode, InterruptedError, TimeoutError } from '../errors.ts';
+import { ApiError, CliError, ExitCode, InterruptedError, TimeoutError } from '../errors.ts';
 import type { KubeClient, ListOptions } from '../kube/client.ts';
 import { findCondition, type KubeObject } from '../kube/objects.ts';
 import { observe } from '../kube/observe.ts';
@@ -41,6 +41,9 @@ export interface WaitContext {
 }
 
 /** A Failed ops request or a failed issuance: the wait ends at once with the reason. */
+/** How long a wait rides out an unreachable API server before it gives up. */
+export const unreachableGraceMs = 10_000;
+
 export class StepFailed extends CliError {
   constructor(message: string) {
     super(message, ExitCode.runtime);
@@ -56,6 +59,21 @@ export async function waitFor<T extends KubeObject>(context: WaitContext, step: 
   const objects = new Map<string, T>();
   let last: Verdict = { done: false, detail: 'listing' };
   let outcome: { objects: T[] } | { failure: string } | undefined;
+  let fatal: ApiError | undefined;
+  let unreachableSince: number | undefined;
+  // A dropped connection is retried (re-list, re-watch); an API server gone for longer, or a
+  // refusal that retrying cannot fix, ends the wait with that error.
+  const onError = (error: unknown) => {
+    if (!(error instanceof ApiError)) return;
+    if (error.status === 0) {
+      unreachableSince ??= performance.now();
+      if (performance.now() - unreachableSince < unreachableGraceMs) return;
+    } else if (error.status !== 401 && error.status !== 403 && error.status !== 404) {
+      return;
+    }
+    fatal = error;
+    stop.abort();
+  };
   const judge = () => {
     last = step.evaluate([...objects.values()]);
     if (last.failure) outcome = { failure: last.failure };
@@ -63,7 +81,8 @@ export async function waitFor<T extends KubeObject>(context: WaitContext, step: 
     else handle.update(last.detail);
     if (outcome) stop.abort();
   };
-  await observe<T>(context.client, step.type, { ...step.select, signal }, (event) => {
+  await observe<T>(context.client, step.type, { ...step.select, signal, onError }, (event) => {
+    unreachableSince = undefined;
     if (event.type === 'sync') {
       objects.clear();
       for (const object of event.objects) objects.set(object.metadata.name, object);
@@ -83,6 +102,7 @@ export async function waitFor<T extends KubeObject>(context: WaitContext, step: 
     throw new StepFailed(`${step.title}: ${outcome.failure}`);
   }
   handle.fail(last.detail);
+  if (fatal) throw fatal;
   if (context.interrupt.aborted) {
     throw new InterruptedError(
       `interrupted while waiting for ${step.title} (${last.detail}); nothing is half-applied: re-run the same command to continue`,

@@ -244,6 +244,7 @@ describe('tls enable', { skip: skipReason }, () => {
           metadata: { labels: { 'other-writer': 'was-here' } },
         });
       }
+      return undefined;
     });
     try {
       const result = await runPlugin([

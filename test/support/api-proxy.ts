@@ -1,7 +1,9 @@
 /**
- * TEST-ONLY: a plain-HTTP proxy on loopback in front of the test cluster's kube-apiserver, so a test
- * can act between the plugin's requests (a concurrent writer before a PATCH, say). The plugin talks to
- * it with --server http://127.0.0.1:PORT; the proxy forwards over TLS with the cluster's CA.
+ * TEST-ONLY: a fault-injecting proxy on loopback in front of the test cluster's kube-apiserver.
+ * The plugin talks to it with --server http://127.0.0.1:PORT; the proxy forwards over TLS with the
+ * cluster's CA. A test decides, request by request, to forward, answer itself, delay, or cut a watch,
+ * can act between the plugin's requests (a concurrent writer before a PATCH), and can stop and start
+ * the proxy to play an API server that goes away and comes back.
  */
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
@@ -13,21 +15,47 @@ export interface ProxyRequest {
   url: string;
 }
 
-/** Called before a request is forwarded; it may do other API calls first. */
-export type BeforeForward = (request: ProxyRequest) => Promise<void>;
+export type Fault =
+  | { respond: number; headers?: Record<string, string>; body?: string }
+  | { delayMs: number }
+  | { cutAfterMs: number };
+
+/** Called before a request is forwarded; it may do other API calls first, and may return a fault. */
+export type BeforeForward = (request: ProxyRequest) => Promise<Fault | undefined> | Fault | undefined;
+
+export interface ApiProxy {
+  url: string;
+  requests: ProxyRequest[];
+  /** Refuse connections, as a stopped API server does. */
+  stop(): Promise<void>;
+  start(): Promise<void>;
+  close(): void;
+}
 
 export async function startApiProxy(
   clusterDir: string,
   server: string,
-  before: BeforeForward,
-): Promise<{ url: string; close(): void }> {
+  before: BeforeForward = () => undefined,
+): Promise<ApiProxy> {
   const ca = readFileSync(path.join(clusterDir, 'pki', 'apiserver.crt'));
   const target = new URL(server);
   const agent = new https.Agent({ ca, keepAlive: true });
+  const requests: ProxyRequest[] = [];
   const proxy = http.createServer(async (incoming, outgoing) => {
     const chunks: Buffer[] = [];
     for await (const chunk of incoming) chunks.push(chunk as Buffer);
-    await before({ method: incoming.method ?? 'GET', url: incoming.url ?? '/' });
+    const request = { method: incoming.method ?? 'GET', url: incoming.url ?? '/' };
+    requests.push(request);
+    const fault = await before(request);
+    if (fault && 'respond' in fault) {
+      outgoing.writeHead(fault.respond, { 'Content-Type': 'application/json', ...fault.headers });
+      outgoing.end(
+        fault.body ??
+          JSON.stringify({ kind: 'Status', code: fault.respond, message: `injected ${fault.respond}` }),
+      );
+      return;
+    }
+    if (fault && 'delayMs' in fault) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
     const forward = https.request(
       {
         hostname: target.hostname,
@@ -40,15 +68,29 @@ export async function startApiProxy(
       (response) => {
         outgoing.writeHead(response.statusCode ?? 502, response.headers);
         response.pipe(outgoing);
+        if (fault && 'cutAfterMs' in fault) {
+          setTimeout(() => {
+            response.destroy();
+            outgoing.destroy();
+          }, fault.cutAfterMs);
+        }
       },
     );
     forward.on('error', () => outgoing.destroy());
+    outgoing.on('close', () => forward.destroy());
     forward.end(Buffer.concat(chunks));
   });
   await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
   const port = (proxy.address() as { port: number }).port;
   return {
     url: `http://127.0.0.1:${port}`,
+    requests,
+    stop: () =>
+      new Promise((resolve) => {
+        proxy.close(() => resolve());
+        proxy.closeAllConnections();
+      }),
+    start: () => new Promise((resolve) => proxy.listen(port, '127.0.0.1', () => resolve())),
     close: () => {
       proxy.closeAllConnections();
       proxy.close();

@@ -8,7 +8,7 @@
  * Every step first looks for what an earlier, interrupted run already did, so nothing is issued twice.
  */
 
-import { CliError, ExitCode, TimeoutError } from '../../../errors.ts';
+import { ApiError, CliError, ExitCode, TimeoutError } from '../../../errors.ts';
 import type { DryRun, KubeClient } from '../../../kube/client.ts';
 import { findCondition } from '../../../kube/objects.ts';
 import { Resources } from '../../../kube/resources.ts';
@@ -436,57 +436,86 @@ async function triggerRenewals(
 ): Promise<{ startRevisions: Map<string, number>; alreadyReissued: Set<string> }> {
   const startRevisions = new Map<string, number>();
   const alreadyReissued = new Set<string>();
-  for (const certificate of certificates) {
-    if (!certificate) continue;
-    const { name, namespace } = certificate.metadata;
-    const revision = certificate.status?.revision ?? 0;
-    const marked = liveMarker(certificate.metadata.annotations?.[rotateFromAnnotation], new Date());
-    const issuing = findCondition(certificate.status?.conditions, 'Issuing')?.status === 'True';
-    if (marked !== undefined && (revision > Number(marked) || issuing)) {
-      startRevisions.set(name, Number(marked));
-      if (revision > Number(marked)) alreadyReissued.add(name);
-      log(`Certificate ${name}: re-issue already requested by an earlier run (from revision ${marked})`);
-      continue;
+  for (const first of certificates) {
+    if (!first) continue;
+    let certificate = first;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await renewOne(client, certificate, dryRun, log, startRevisions, alreadyReissued);
+        break;
+      } catch (error) {
+        // Someone changed the Certificate between our read and the marker patch: read again, decide again.
+        if (!(error instanceof ApiError && error.isConflict) || attempt >= 5) throw error;
+        log(
+          `Certificate ${certificate.metadata.name} changed while marking it (conflict); retrying on a fresh read`,
+        );
+        certificate = await client.get<Certificate>(
+          Resources.certificate,
+          certificate.metadata.namespace,
+          certificate.metadata.name,
+        );
+      }
     }
-    startRevisions.set(name, revision);
-    const dry = dryRun === 'none' ? '' : ' (dry run)';
-    if (dryRun === 'client') {
-      log(`would renew Certificate ${namespace}/${name} (Issuing=True, ManuallyTriggered)${dry}`);
-      continue;
-    }
-    const marker = `${revision}@${new Date().toISOString()}`;
-    await client.patch(
-      Resources.certificate,
-      namespace,
-      name,
-      {
-        metadata: {
-          resourceVersion: certificate.metadata.resourceVersion,
-          annotations: { [rotateFromAnnotation]: marker },
-        },
-      },
-      { dryRun },
-    );
-    const conditions = [
-      ...(certificate.status?.conditions ?? []).filter((condition) => condition.type !== 'Issuing'),
-      {
-        type: 'Issuing',
-        status: 'True',
-        reason: 'ManuallyTriggered',
-        message: 'Certificate re-issuance manually triggered',
-        lastTransitionTime: new Date().toISOString(),
-      },
-    ];
-    await client.patch(
-      Resources.certificate,
-      namespace,
-      name,
-      { status: { conditions } },
-      { subresource: 'status', dryRun },
-    );
-    log(`renewal of Certificate ${namespace}/${name} requested (Issuing=True, ManuallyTriggered)${dry}`);
   }
   return { startRevisions, alreadyReissued };
+}
+
+async function renewOne(
+  client: KubeClient,
+  certificate: Certificate,
+  dryRun: DryRun,
+  log: (line: string) => void,
+  startRevisions: Map<string, number>,
+  alreadyReissued: Set<string>,
+): Promise<void> {
+  const { name, namespace } = certificate.metadata;
+  const revision = certificate.status?.revision ?? 0;
+  const marked = liveMarker(certificate.metadata.annotations?.[rotateFromAnnotation], new Date());
+  const issuing = findCondition(certificate.status?.conditions, 'Issuing')?.status === 'True';
+  if (marked !== undefined && (revision > Number(marked) || issuing)) {
+    startRevisions.set(name, Number(marked));
+    if (revision > Number(marked)) alreadyReissued.add(name);
+    log(`Certificate ${name}: re-issue already requested by an earlier run (from revision ${marked})`);
+    return;
+  }
+  startRevisions.set(name, revision);
+  const dry = dryRun === 'none' ? '' : ' (dry run)';
+  if (dryRun === 'client') {
+    log(`would renew Certificate ${namespace}/${name} (Issuing=True, ManuallyTriggered)${dry}`);
+    return;
+  }
+  const marker = `${revision}@${new Date().toISOString()}`;
+  const withMarker = await client.patch<Certificate>(
+    Resources.certificate,
+    namespace,
+    name,
+    {
+      metadata: {
+        resourceVersion: certificate.metadata.resourceVersion,
+        annotations: { [rotateFromAnnotation]: marker },
+      },
+    },
+    { dryRun },
+  );
+  const conditions = [
+    ...(withMarker.status?.conditions ?? []).filter((condition) => condition.type !== 'Issuing'),
+    {
+      type: 'Issuing',
+      status: 'True',
+      reason: 'ManuallyTriggered',
+      message: 'Certificate re-issuance manually triggered',
+      lastTransitionTime: new Date().toISOString(),
+    },
+  ];
+  await client.patch(
+    Resources.certificate,
+    namespace,
+    name,
+    // Guarded by the resourceVersion just written: a concurrent status change is a conflict, not a loss.
+    { metadata: { resourceVersion: withMarker.metadata.resourceVersion }, status: { conditions } },
+    { subresource: 'status', dryRun },
+  );
+  log(`renewal of Certificate ${namespace}/${name} requested (Issuing=True, ManuallyTriggered)${dry}`);
 }
 
 /**
