@@ -78,7 +78,7 @@ describe('faults', { skip: skipReason }, () => {
       assert.equal(result.code, ExitCode.runtime);
       assert.match(
         result.stderr,
-        /^error: cannot list .*: cannot reach the API server at http:\/\/127\.0\.0\.1:\d+: connection refused/,
+        /^error: (cannot list .*: )?cannot reach the API server at http:\/\/127\.0\.0\.1:\d+: connection refused/,
       );
     } finally {
       await proxy.start();
