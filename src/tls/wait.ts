@@ -171,7 +171,11 @@ export function certificatesStep(
         }
         const revision = certificate.status?.revision ?? 0;
         const reissued = revision > (after.get(name) ?? 0);
-        if (ready?.status !== 'True' || !reissued || issuing?.status === 'True') {
+        // A Ready condition from before the spec last changed says nothing about the new spec.
+        const current =
+          ready?.observedGeneration === undefined ||
+          ready.observedGeneration >= (certificate.metadata.generation ?? 0);
+        if (ready?.status !== 'True' || !current || !reissued || issuing?.status === 'True') {
           waiting.push(
             `${name} ${issuing?.status === 'True' ? 'issuing' : ready?.reason ? `not Ready (${ready.reason})` : 'not Ready'}`,
           );

@@ -32,6 +32,7 @@ const names = [
   'broken',
   'backoff',
   'killed',
+  'timeout',
 ];
 
 function database(name: string, issuer = 'sdb-issuer'): string {
@@ -235,11 +236,15 @@ describe('tls rotate', { skip: skipReason }, () => {
   });
 
   test('--timeout: the timeout exit code and the step it was stuck on', async () => {
-    const result = await rotate(['ops', '--method', 'cert-manager', '--timeout', '1ms']);
+    const start = await revision('timeout');
+    const result = await rotate(['timeout', '--method', 'cert-manager', '--timeout', '1ms']);
     assert.equal(result.code, ExitCode.timeout, result.stderr);
     assert.match(result.stderr, /error: timed out after 1ms waiting for Certificates Ready/);
-    // Finish that rotation so later tests start from a settled database.
-    assert.equal((await rotate(['ops', '--method', 'cert-manager'])).code, ExitCode.ok);
+    // The re-run picks up the renewal the timed-out run requested, and issues nothing more.
+    const resumed = await rotate(['timeout', '--method', 'cert-manager', '--progress', 'plain']);
+    assert.equal(resumed.code, ExitCode.ok, resumed.stdout + resumed.stderr);
+    assert.match(resumed.stdout, /re-issue already requested by an earlier run/);
+    assert.equal(await revision('timeout'), start + 1);
   });
 
   test('killed mid-wait, then re-run: finishes without issuing a third certificate', async () => {

@@ -11,10 +11,12 @@ import { findCondition } from '../../../kube/objects.ts';
 import type { Writer } from '../../../kube/request-log.ts';
 import { Resources } from '../../../kube/resources.ts';
 import { petSetNames, tlsCertificates } from '../../../kubedb/naming.ts';
-import type { Issuer, OpsRequest, Singlestore, TlsConfig } from '../../../kubedb/types.ts';
+import type { Certificate, Issuer, OpsRequest, Singlestore, TlsConfig } from '../../../kubedb/types.ts';
 import { type DataFormat, renderData } from '../../../output/formats.ts';
 import { createProgress, type ProgressMode } from '../../../output/progress.ts';
 import { issuerReadiness } from '../../../tls/issuer.ts';
+import { opsRequestBody, terminalPhases } from '../../../tls/ops-requests.ts';
+import { newestIssue, restartPetSets } from '../../../tls/restart.ts';
 import { desiredTls, sameTls, type TlsSettings, tlsDiff } from '../../../tls/spec.ts';
 import { verifyDatabase } from '../../../tls/verify.ts';
 import {
@@ -46,10 +48,8 @@ export interface EnableOptions {
 
 export type EnableDeps = ActionDeps;
 
-/** Labels and annotations that mark an ops request as this tool's, so a re-run can find it. */
-export const managedBy = { 'app.kubernetes.io/managed-by': 'kubectl-singlestore' };
+/** The spec.tls an ops request of ours asks for, so a re-run recognises it. */
 export const specHashAnnotation = 'kubectl-singlestore.kubedb.com/spec-hash';
-const terminalPhases = new Set(['Successful', 'Failed', 'Denied', 'Skipped']);
 const maxConflictRetries = 5;
 
 /** Refusals: the cluster is not in a state where the command may act; nothing was written. */
@@ -104,6 +104,9 @@ export async function runEnable(options: EnableOptions, deps: EnableDeps): Promi
     );
   }
   const method = chooseMethod(options.method, opsServed, db);
+  const issuedBefore = db.spec?.tls?.issuerRef
+    ? await currentRevisions(client, db)
+    : new Map<string, number>();
   const reconfigure = db.spec?.tls?.issuerRef ? `reconfiguring TLS:\n${tlsDiff(db.spec.tls, desired)}\n` : '';
 
   if (method.use === 'ops-request') {
@@ -123,13 +126,13 @@ export async function runEnable(options: EnableOptions, deps: EnableDeps): Promi
       `${reconfigure}created SinglestoreOpsRequest ${namespace}/${created.metadata.name ?? request.metadata.generateName}${dryNote} to enable TLS with ${issuerText(desired)}: ${method.why}`,
     );
     if (!options.wait || options.dryRun !== 'none') return ExitCode.ok;
-    return waitForTls(options, deps, db, desired, created.metadata.name);
+    return waitForTls(options, deps, db, desired, created.metadata.name, issuedBefore);
   }
 
   const patched = await patchWithRetry(client, db, desired, options, deps);
   if (!patched) return ExitCode.ok;
   if (!options.wait || options.dryRun !== 'none') return ExitCode.ok;
-  return waitForTls(options, deps, patched, desired);
+  return waitForTls(options, deps, patched, desired, undefined, issuedBefore);
 
   function issuerText(tls: TlsConfig): string {
     return `${tls.issuerRef?.kind} "${tls.issuerRef?.name}"`;
@@ -189,6 +192,19 @@ export async function runEnable(options: EnableOptions, deps: EnableDeps): Promi
       }
     }
   }
+}
+
+/** The revision of each Certificate the database has now, before a reconfiguration re-issues them. */
+async function currentRevisions(client: KubeClient, db: Singlestore): Promise<Map<string, number>> {
+  const names = new Set(
+    tlsCertificates(db.metadata.name, db.spec?.tls?.certificates).map((entry) => entry.certificate),
+  );
+  const list = await client.list<Certificate>(Resources.certificate, { namespace: db.metadata.namespace });
+  return new Map(
+    list.items
+      .filter((item) => names.has(item.metadata.name))
+      .map((item) => [item.metadata.name, item.status?.revision ?? 0]),
+  );
 }
 
 function printResult(deps: EnableDeps, options: EnableOptions, object: object, message: string): number {
@@ -280,19 +296,13 @@ function chooseMethod(
 }
 
 function opsRequestFor(db: Singlestore, tls: TlsConfig, hash: string): OpsRequest {
-  // The API server names it from generateName: there is no name yet.
-  const request = {
-    apiVersion: 'ops.kubedb.com/v1alpha1',
-    kind: 'SinglestoreOpsRequest',
-    metadata: {
-      generateName: `${db.metadata.name.slice(0, 40)}-enable-tls-`,
-      namespace: db.metadata.namespace,
-      labels: { 'app.kubernetes.io/instance': db.metadata.name, ...managedBy },
-      annotations: { [specHashAnnotation]: hash },
-    },
-    spec: { type: 'ReconfigureTLS', databaseRef: { name: db.metadata.name }, tls, apply: 'IfReady' },
+  const spec = {
+    type: 'ReconfigureTLS',
+    databaseRef: { name: db.metadata.name },
+    tls,
+    apply: 'IfReady' as const,
   };
-  return request as unknown as OpsRequest;
+  return opsRequestBody(db, 'enable-tls', spec, { [specHashAnnotation]: hash });
 }
 
 function specHash(tls: TlsConfig): string {
@@ -305,6 +315,8 @@ async function waitForTls(
   db: Singlestore,
   tls: TlsConfig,
   requestName?: string,
+  /** On a reconfiguration, the revisions before it: the wait is for certificates issued after. */
+  issuedBefore: Map<string, number> = new Map(),
 ): Promise<number> {
   const { namespace, name } = options;
   const context: WaitContext = {
@@ -317,8 +329,24 @@ async function waitForTls(
   const certificates = expected.map((entry) => entry.certificate);
   const secrets = expected.map((entry) => entry.secret);
   if (requestName) await waitFor(context, opsRequestStep(namespace, requestName));
-  await waitFor(context, certificatesStep(namespace, certificates));
+  await waitFor(context, certificatesStep(namespace, certificates, issuedBefore));
   await waitFor(context, secretsStep(namespace, secrets));
+  if (!requestName && issuedBefore.size > 0) {
+    // A patch re-issued the certificates of running pods; nothing else restarts them (an ops request would).
+    const log = (line: string) => deps.out(`${line}\n`);
+    const newest = await newestIssue(deps.client, namespace, secrets);
+    await restartPetSets(
+      deps.client,
+      db,
+      petSetNames(name, Boolean(db.spec?.topology)),
+      newest,
+      false,
+      'none',
+      log,
+      context,
+      true,
+    );
+  }
   await waitFor(context, rolloutStep(namespace, petSetNames(name, Boolean(db.spec?.topology)), secrets));
   const verified = await verifyDatabase(
     deps.client,

@@ -13,12 +13,14 @@ import type { DryRun, KubeClient } from '../../../kube/client.ts';
 import { findCondition } from '../../../kube/objects.ts';
 import { Resources } from '../../../kube/resources.ts';
 import { petSetNames, tlsCertificates } from '../../../kubedb/naming.ts';
-import type { Certificate, Issuer, OpsRequest, PetSet, Secret, Singlestore } from '../../../kubedb/types.ts';
+import type { Certificate, Issuer, OpsRequest, Secret, Singlestore } from '../../../kubedb/types.ts';
 import { renderData } from '../../../output/formats.ts';
 import { createProgress, type ProgressMode } from '../../../output/progress.ts';
 import { formatTable } from '../../../output/table.ts';
 import { nextIssuanceAttempt } from '../../../tls/diagnose.ts';
 import { issuerReadiness } from '../../../tls/issuer.ts';
+import { opsRequestBody, ownRequest } from '../../../tls/ops-requests.ts';
+import { newestIssue, restartPetSets } from '../../../tls/restart.ts';
 import { verifyDatabase } from '../../../tls/verify.ts';
 import {
   certificatesStep,
@@ -32,7 +34,6 @@ import {
 } from '../../../tls/wait.ts';
 import { inspectTlsData } from '../../../tls/x509.ts';
 import type { ActionDeps } from '../action-deps.ts';
-import { managedBy } from '../enable/enable.ts';
 
 export type RotateMethod = 'auto' | 'ops-request' | 'cert-manager';
 
@@ -78,10 +79,8 @@ export interface RotateResult {
 
 /** Marks a Certificate whose re-issue this tool asked for, with the revision it started from. */
 export const rotateFromAnnotation = 'kubectl-singlestore.kubedb.com/rotate-from-revision';
-const restartedAtAnnotation = 'kubectl.kubernetes.io/restartedAt';
 /** How long a re-run may pick up an interrupted rotation. */
 const markerLifetimeMs = 3_600_000;
-const terminalPhases = new Set(['Successful', 'Failed', 'Denied', 'Skipped']);
 
 export async function runRotate(options: RotateOptions, deps: RotateDeps): Promise<number> {
   const databases = await selectDatabases(options, deps.client);
@@ -281,7 +280,7 @@ async function rotateSteps(
           `continuing with SinglestoreOpsRequest ${namespace}/${requestName} from an earlier run (${request.status?.phase ?? 'Pending'})`,
         );
       } else {
-        const body = opsRequest(db, 'rotate-tls', {
+        const body = opsRequestBody(db, 'rotate-tls', {
           type: 'ReconfigureTLS',
           databaseRef: { name },
           tls: { rotateCertificates: true },
@@ -340,7 +339,14 @@ async function rotateSteps(
     result.certificates = result.certificates.map((entry, index) => {
       const secret = populated.find((item) => item.metadata.name === secretNames[index]);
       const facts = secret ? inspectTlsData(decodeTls(secret)).certificate : undefined;
-      return { ...entry, ...(facts ? { newSerial: facts.serialNumber, newNotAfter: facts.notAfter } : {}) };
+      // Re-issued by an interrupted earlier run: what this run read first was already the new one.
+      const { oldSerial, oldNotAfter, ...rest } = entry;
+      const old = reissuedEarlier.has(entry.name) ? {} : { oldSerial, oldNotAfter };
+      return {
+        ...rest,
+        ...old,
+        ...(facts ? { newSerial: facts.serialNumber, newNotAfter: facts.notAfter } : {}),
+      };
     });
     result.result = 'rotated';
   } else {
@@ -356,7 +362,17 @@ async function rotateSteps(
         "--restart-with ops-request: KubeDB's ops manager is not installed",
         ExitCode.runtime,
       );
-    result.restarted = await restart(client, db, petSets, newest, useOps, options.dryRun, log, context, wait);
+    result.restarted = await restartPetSets(
+      client,
+      db,
+      petSets,
+      newest,
+      useOps,
+      options.dryRun,
+      log,
+      context,
+      wait,
+    );
     if (options.dryRun !== 'none') {
       result.result = 'dry-run';
       return;
@@ -535,124 +551,4 @@ async function clearMarkers(client: KubeClient, namespace: string, names: string
       metadata: { annotations: { [rotateFromAnnotation]: null } },
     });
   }
-}
-
-async function newestIssue(client: KubeClient, namespace: string, secretNames: string[]): Promise<string> {
-  const secrets = await Promise.all(
-    secretNames.map((secret) => client.find<Secret>(Resources.secret, namespace, secret)),
-  );
-  return (
-    secrets
-      .map((secret) => (secret ? inspectTlsData(decodeTls(secret)).certificate?.notBefore : undefined))
-      .filter((value): value is string => Boolean(value))
-      .sort()
-      .at(-1) ?? new Date(0).toISOString()
-  );
-}
-
-/**
- * Restart the PetSets the KubeDB way the cluster supports: a Restart ops request where KubeDB's ops
- * manager runs, else kubectl's restartedAt annotation on the pod template. A restart newer than the
- * certificates (from an interrupted run) is not repeated.
- */
-async function restart(
-  client: KubeClient,
-  db: Singlestore,
-  petSets: string[],
-  newestIssued: string,
-  useOpsRequest: boolean,
-  dryRun: DryRun,
-  log: (line: string) => void,
-  context: WaitContext,
-  wait: boolean,
-): Promise<string[]> {
-  const namespace = db.metadata.namespace as string;
-  const name = db.metadata.name;
-  const dry = dryRun === 'none' ? '' : ' (dry run)';
-  if (useOpsRequest) {
-    const running = await ownRequest(
-      client,
-      namespace,
-      name,
-      'restart',
-      (request) => request.spec.type === 'Restart',
-    );
-    let requestName = running?.metadata.name;
-    if (running) log(`continuing with Restart request ${requestName} from an earlier run`);
-    else if (dryRun === 'client') {
-      log(`would create a SinglestoreOpsRequest (Restart)${dry}`);
-      return petSets;
-    } else {
-      const created = await client.create<OpsRequest>(
-        Resources.opsRequest,
-        namespace,
-        opsRequest(db, 'restart', { type: 'Restart', databaseRef: { name }, restart: {} }),
-        dryRun,
-      );
-      requestName = created.metadata.name;
-      log(`created SinglestoreOpsRequest ${namespace}/${requestName} (Restart)${dry}`);
-    }
-    if (dryRun === 'none' && wait) await waitFor(context, opsRequestStep(namespace, requestName as string));
-    return petSets;
-  }
-  const restarted: string[] = [];
-  for (const petSetName of petSets) {
-    const petSet = await client.find<PetSet>(Resources.petset, namespace, petSetName);
-    if (!petSet) continue;
-    const previous = petSet.spec.template.metadata?.annotations?.[restartedAtAnnotation];
-    if (previous && Date.parse(previous) >= Date.parse(newestIssued)) {
-      log(`PetSet ${petSetName} was already restarted at ${previous}, after the certificates were issued`);
-      restarted.push(petSetName);
-      continue;
-    }
-    const at = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-    if (dryRun === 'client') {
-      log(`would restart PetSet ${namespace}/${petSetName} (${restartedAtAnnotation}=${at})${dry}`);
-    } else {
-      await client.patch(
-        Resources.petset,
-        namespace,
-        petSetName,
-        { spec: { template: { metadata: { annotations: { [restartedAtAnnotation]: at } } } } },
-        { dryRun },
-      );
-      log(`restarted PetSet ${namespace}/${petSetName} (${restartedAtAnnotation}=${at})${dry}`);
-    }
-    restarted.push(petSetName);
-  }
-  return restarted;
-}
-
-async function ownRequest(
-  client: KubeClient,
-  namespace: string,
-  name: string,
-  operation: string,
-  matches: (request: OpsRequest) => boolean,
-): Promise<OpsRequest | undefined> {
-  const list = await client.list<OpsRequest>(Resources.opsRequest, {
-    namespace,
-    labelSelector: `app.kubernetes.io/instance=${name},app.kubernetes.io/managed-by=kubectl-singlestore`,
-  });
-  return list.items.find(
-    (request) =>
-      request.metadata.annotations?.['kubectl-singlestore.kubedb.com/operation'] === operation &&
-      matches(request) &&
-      !terminalPhases.has(request.status?.phase ?? 'Pending'),
-  );
-}
-
-function opsRequest(db: Singlestore, operation: string, spec: OpsRequest['spec']): OpsRequest {
-  const request = {
-    apiVersion: 'ops.kubedb.com/v1alpha1',
-    kind: 'SinglestoreOpsRequest',
-    metadata: {
-      generateName: `${db.metadata.name.slice(0, 40)}-${operation}-`,
-      namespace: db.metadata.namespace,
-      labels: { 'app.kubernetes.io/instance': db.metadata.name, ...managedBy },
-      annotations: { 'kubectl-singlestore.kubedb.com/operation': operation },
-    },
-    spec,
-  };
-  return request as unknown as OpsRequest;
 }
