@@ -424,3 +424,26 @@ test('the table: kubectl look, one row per database', () => {
   assert.equal(row, 'sdb    enabled   sdb-issuer (Ready)   2/2     80d       done      OK       -');
   assert.ok(text.split('\n').every((line) => line === line.trimEnd()));
 });
+
+test('objects of unexpected shape: reported, never a crash', () => {
+  const report = check((s) => {
+    const database = db(s) as unknown as { spec?: unknown; status?: unknown };
+    database.status = undefined;
+    const petSet = items<{
+      spec: { template: { spec?: { volumes?: unknown } }; replicas?: unknown };
+      status?: unknown;
+    }>(s.petSets)[0];
+    if (petSet?.spec.template.spec) petSet.spec.template.spec.volumes = 'not-a-list';
+    if (petSet) petSet.status = undefined;
+  });
+  assert.equal(report.phase, 'Unknown');
+  assert.match(
+    report.findings.map((f) => f.message).join('\n'),
+    /does not mount sdb-server-cert, sdb-client-cert/,
+  );
+  const bare = check((s) => {
+    const database = db(s) as unknown as { spec?: unknown };
+    database.spec = undefined;
+  });
+  assert.equal(bare.tls.enabled, false);
+});

@@ -258,7 +258,10 @@ async function rotateSteps(
     ...deadlineFrom(options.timeoutMs),
   };
 
-  let reissuedEarlier = new Set<string>();
+  // The serial each Certificate is rotated away from: read now, or kept in the marker of an interrupted run.
+  let rotatedFrom = new Map(
+    certificateNames.map((certificate, index) => [certificate, before[index]?.serialNumber]),
+  );
   if (!options.restartOnly) {
     await explainSilence(client, db, certificates, deps.now());
     const useOps =
@@ -312,13 +315,9 @@ async function rotateSteps(
       result.restarted = petSets;
     } else {
       result.method = 'cert-manager';
-      const { startRevisions, alreadyReissued } = await triggerRenewals(
-        client,
-        certificates,
-        options.dryRun,
-        log,
-      );
-      reissuedEarlier = alreadyReissued;
+      const renewal = await triggerRenewals(client, certificates, rotatedFrom, options.dryRun, log);
+      rotatedFrom = renewal.oldSerials;
+      const startRevisions = renewal.startRevisions;
       if (options.dryRun !== 'none') {
         result.result = 'dry-run';
         return;
@@ -327,24 +326,22 @@ async function rotateSteps(
       if (!wait) return;
       await waitFor(context, certificatesStep(namespace, certificateNames, startRevisions));
     }
-    // A Secret re-issued by an interrupted earlier run already holds its new certificate.
     const oldSerials = new Map(
-      secretNames.flatMap((secret, index) =>
-        before[index] && !reissuedEarlier.has(certificateNames[index] as string)
-          ? [[secret, before[index]?.serialNumber as string] as [string, string]]
-          : [],
-      ),
+      secretNames.flatMap((secret, index) => {
+        const serial = rotatedFrom.get(certificateNames[index] as string);
+        return serial ? [[secret, serial] as [string, string]] : [];
+      }),
     );
     const populated = await waitFor(context, secretsStep(namespace, secretNames, oldSerials));
     result.certificates = result.certificates.map((entry, index) => {
       const secret = populated.find((item) => item.metadata.name === secretNames[index]);
       const facts = secret ? inspectTlsData(decodeTls(secret)).certificate : undefined;
-      // Re-issued by an interrupted earlier run: what this run read first was already the new one.
-      const { oldSerial, oldNotAfter, ...rest } = entry;
-      const old = reissuedEarlier.has(entry.name) ? {} : { oldSerial, oldNotAfter };
+      const oldSerial = rotatedFrom.get(entry.name);
+      const { oldSerial: _read, oldNotAfter, ...rest } = entry;
       return {
         ...rest,
-        ...old,
+        ...(oldSerial ? { oldSerial } : {}),
+        ...(oldSerial && oldSerial === _read ? { oldNotAfter } : {}),
         ...(facts ? { newSerial: facts.serialNumber, newNotAfter: facts.notAfter } : {}),
       };
     });
@@ -447,17 +444,26 @@ async function explainSilence(
 async function triggerRenewals(
   client: KubeClient,
   certificates: (Certificate | undefined)[],
+  currentSerials: Map<string, string | undefined>,
   dryRun: DryRun,
   log: (line: string) => void,
-): Promise<{ startRevisions: Map<string, number>; alreadyReissued: Set<string> }> {
+): Promise<{ startRevisions: Map<string, number>; oldSerials: Map<string, string | undefined> }> {
   const startRevisions = new Map<string, number>();
-  const alreadyReissued = new Set<string>();
+  const oldSerials = new Map<string, string | undefined>();
   for (const first of certificates) {
     if (!first) continue;
     let certificate = first;
     for (let attempt = 1; ; attempt++) {
       try {
-        await renewOne(client, certificate, dryRun, log, startRevisions, alreadyReissued);
+        const outcome = await renewOne(
+          client,
+          certificate,
+          currentSerials.get(certificate.metadata.name),
+          dryRun,
+          log,
+        );
+        startRevisions.set(certificate.metadata.name, outcome.fromRevision);
+        oldSerials.set(certificate.metadata.name, outcome.fromSerial);
         break;
       } catch (error) {
         // Someone changed the Certificate between our read and the marker patch: read again, decide again.
@@ -473,34 +479,39 @@ async function triggerRenewals(
       }
     }
   }
-  return { startRevisions, alreadyReissued };
+  return { startRevisions, oldSerials };
+}
+
+/** Where one Certificate's rotation starts from: its revision and serial before the renewal. */
+interface RenewalStart {
+  fromRevision: number;
+  fromSerial: string | undefined;
 }
 
 async function renewOne(
   client: KubeClient,
   certificate: Certificate,
+  serial: string | undefined,
   dryRun: DryRun,
   log: (line: string) => void,
-  startRevisions: Map<string, number>,
-  alreadyReissued: Set<string>,
-): Promise<void> {
+): Promise<RenewalStart> {
   const { name, namespace } = certificate.metadata;
   const revision = certificate.status?.revision ?? 0;
   const marked = liveMarker(certificate.metadata.annotations?.[rotateFromAnnotation], new Date());
   const issuing = findCondition(certificate.status?.conditions, 'Issuing')?.status === 'True';
-  if (marked !== undefined && (revision > Number(marked) || issuing)) {
-    startRevisions.set(name, Number(marked));
-    if (revision > Number(marked)) alreadyReissued.add(name);
-    log(`Certificate ${name}: re-issue already requested by an earlier run (from revision ${marked})`);
-    return;
+  if (marked && (revision > marked.revision || issuing)) {
+    log(
+      `Certificate ${name}: re-issue already requested by an earlier run (from revision ${marked.revision})`,
+    );
+    return { fromRevision: marked.revision, fromSerial: marked.serial };
   }
-  startRevisions.set(name, revision);
   const dry = dryRun === 'none' ? '' : ' (dry run)';
   if (dryRun === 'client') {
     log(`would renew Certificate ${namespace}/${name} (Issuing=True, ManuallyTriggered)${dry}`);
-    return;
+    return { fromRevision: revision, fromSerial: serial };
   }
-  const marker = `${revision}@${new Date().toISOString()}`;
+  // The serial goes in the marker too: a re-run cannot tell it from the Secret, which may already be new.
+  const marker = `${revision}@${new Date().toISOString()}@${serial ?? ''}`;
   const withMarker = await client.patch<Certificate>(
     Resources.certificate,
     namespace,
@@ -532,16 +543,17 @@ async function renewOne(
     { subresource: 'status', dryRun },
   );
   log(`renewal of Certificate ${namespace}/${name} requested (Issuing=True, ManuallyTriggered)${dry}`);
+  return { fromRevision: revision, fromSerial: serial };
 }
 
 /**
  * The revision an earlier run started from, if that run was recent enough to be the one being
  * re-run; a marker left by a run abandoned long ago does not stop a new rotation.
  */
-function liveMarker(value: string | undefined, now: Date): string | undefined {
-  const match = /^(\d+)@(.+)$/.exec(value ?? '');
-  if (!match) return undefined;
-  return now.getTime() - Date.parse(match[2] as string) < markerLifetimeMs ? match[1] : undefined;
+function liveMarker(value: string | undefined, now: Date): { revision: number; serial?: string } | undefined {
+  const match = /^(\d+)@([^@]+)@([0-9a-f]*)$/.exec(value ?? '');
+  if (!match || now.getTime() - Date.parse(match[2] as string) >= markerLifetimeMs) return undefined;
+  return { revision: Number(match[1]), ...(match[3] ? { serial: match[3] } : {}) };
 }
 
 /** The rotation is through: the markers go, so the next rotation starts afresh. */
