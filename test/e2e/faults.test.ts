@@ -20,6 +20,7 @@ import {
   kubectlApply,
   namespaceWithIssuer,
   runPlugin,
+  singlestoreYaml,
   skipReason,
 } from './harness.ts';
 
@@ -28,15 +29,7 @@ const client = adminClient();
 const dbs = ['down-enable', 'down-rotate', 'conflicts', 'watch-cut', 'term'];
 
 function database(name: string, tls: boolean): string {
-  return `apiVersion: kubedb.com/v1alpha2
-kind: Singlestore
-metadata: {name: ${name}, namespace: ${ns}}
-spec:
-  version: "8.7.10"
-  licenseSecret: {kind: Secret, name: license}
-  storageType: Ephemeral
-  topology: {aggregator: {replicas: 1}, leaf: {replicas: 1}}
-${tls ? '  tls:\n    issuerRef: {apiGroup: cert-manager.io, kind: Issuer, name: sdb-issuer}\n' : ''}`;
+  return singlestoreYaml(name, ns, tls ? { issuer: 'sdb-issuer' } : {});
 }
 
 let fault: BeforeForward = () => undefined;

@@ -6,6 +6,7 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import yaml from 'js-yaml';
 import { createFactory } from '../../src/kube/factory.ts';
 import { silentLog } from '../../src/kube/request-log.ts';
 
@@ -116,5 +117,36 @@ export async function namespaceWithIssuer(namespace: string): Promise<void> {
       'sdb-issuer',
     );
     return issuer.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+  });
+}
+
+export interface SinglestoreOptions {
+  /** The Issuer (or, with issuerKind, ClusterIssuer) of spec.tls; none: TLS off. */
+  issuer?: string;
+  leaves?: number;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+
+/** A clustered Singlestore as the tests create it, as YAML for kubectl apply. */
+export function singlestoreYaml(name: string, namespace: string, options: SinglestoreOptions = {}): string {
+  return yaml.dump({
+    apiVersion: 'kubedb.com/v1alpha2',
+    kind: 'Singlestore',
+    metadata: {
+      name,
+      namespace,
+      ...(options.labels ? { labels: options.labels } : {}),
+      ...(options.annotations ? { annotations: options.annotations } : {}),
+    },
+    spec: {
+      version: '8.7.10',
+      licenseSecret: { kind: 'Secret', name: 'license' },
+      storageType: 'Ephemeral',
+      topology: { aggregator: { replicas: 1 }, leaf: { replicas: options.leaves ?? 1 } },
+      ...(options.issuer
+        ? { tls: { issuerRef: { apiGroup: 'cert-manager.io', kind: 'Issuer', name: options.issuer } } }
+        : {}),
+    },
   });
 }

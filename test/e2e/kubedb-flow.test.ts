@@ -10,20 +10,19 @@ import { findCondition } from '../../src/kube/objects.ts';
 import { Resources } from '../../src/kube/resources.ts';
 import { serverDnsNames } from '../../src/kubedb/naming.ts';
 import type { Certificate, OpsRequest, PetSet, Pod, Secret, Singlestore } from '../../src/kubedb/types.ts';
-import { adminClient, eventually, kubectlApply, namespaceWithIssuer, skipReason } from './harness.ts';
+import {
+  adminClient,
+  eventually,
+  kubectlApply,
+  namespaceWithIssuer,
+  singlestoreYaml,
+  skipReason,
+} from './harness.ts';
 
 const namespace = 'flow';
 
 function singlestore(name: string, tls = true): string {
-  return `apiVersion: kubedb.com/v1alpha2
-kind: Singlestore
-metadata: {name: ${name}, namespace: ${namespace}}
-spec:
-  version: "8.7.10"
-  licenseSecret: {kind: Secret, name: license}
-  storageType: Ephemeral
-  topology: {aggregator: {replicas: 1}, leaf: {replicas: 2}}
-${tls ? '  tls:\n    issuerRef: {apiGroup: cert-manager.io, kind: Issuer, name: sdb-issuer}\n' : ''}`;
+  return singlestoreYaml(name, namespace, { leaves: 2, ...(tls ? { issuer: 'sdb-issuer' } : {}) });
 }
 
 function opsRequest(name: string, database: string, spec: string): string {

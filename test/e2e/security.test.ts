@@ -15,6 +15,7 @@ import {
   kubectlApply,
   namespaceWithIssuer,
   runPlugin,
+  singlestoreYaml,
   skipReason,
 } from './harness.ts';
 
@@ -22,14 +23,7 @@ const ns = 'security-e2e';
 const client = adminClient();
 
 function database(name: string): string {
-  return `apiVersion: kubedb.com/v1alpha2
-kind: Singlestore
-metadata: {name: ${name}, namespace: ${ns}}
-spec:
-  version: "8.7.10"
-  licenseSecret: {kind: Secret, name: license}
-  storageType: Ephemeral
-  topology: {aggregator: {replicas: 1}, leaf: {replicas: 1}}`;
+  return singlestoreYaml(name, ns);
 }
 
 function binding(user: string, role: string): string {

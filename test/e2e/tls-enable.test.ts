@@ -13,6 +13,7 @@ import {
   kubectlApply,
   namespaceWithIssuer,
   runPlugin,
+  singlestoreYaml,
   skipReason,
 } from './harness.ts';
 
@@ -20,14 +21,7 @@ const ns = 'enable-e2e';
 const client = adminClient();
 
 function plainDatabase(name: string, namespace = ns): string {
-  return `apiVersion: kubedb.com/v1alpha2
-kind: Singlestore
-metadata: {name: ${name}, namespace: ${namespace}}
-spec:
-  version: "8.7.10"
-  licenseSecret: {kind: Secret, name: license}
-  storageType: Ephemeral
-  topology: {aggregator: {replicas: 1}, leaf: {replicas: 1}}`;
+  return singlestoreYaml(name, namespace);
 }
 
 const enable = (args: string[]) => runPlugin(['tls', 'enable', '-n', ns, ...args]);

@@ -16,6 +16,7 @@ import {
   kubectlApply,
   namespaceWithIssuer,
   runPlugin,
+  singlestoreYaml,
   skipReason,
 } from './harness.ts';
 
@@ -36,16 +37,8 @@ const names = [
 ];
 
 function database(name: string, issuer = 'sdb-issuer'): string {
-  return `apiVersion: kubedb.com/v1alpha2
-kind: Singlestore
-metadata: {name: ${name}, namespace: ${ns}, labels: {group: ${name.startsWith('bulk') || name === 'broken' ? 'bulk' : 'single'}}}
-spec:
-  version: "8.7.10"
-  licenseSecret: {kind: Secret, name: license}
-  storageType: Ephemeral
-  topology: {aggregator: {replicas: 1}, leaf: {replicas: 1}}
-  tls:
-    issuerRef: {apiGroup: cert-manager.io, kind: Issuer, name: ${issuer}}`;
+  const group = name.startsWith('bulk') || name === 'broken' ? 'bulk' : 'single';
+  return singlestoreYaml(name, ns, { issuer, labels: { group } });
 }
 
 async function serials(name: string): Promise<string[]> {

@@ -23,6 +23,7 @@ import {
   namespaceWithIssuer,
   repoRoot,
   runPlugin,
+  singlestoreYaml,
   skipReason,
 } from './harness.ts';
 
@@ -30,18 +31,15 @@ const ns = 'status-e2e';
 const day = 86_400_000;
 const client = adminClient();
 
-function singlestore(name: string, extra: { tls?: string; annotations?: string } = {}): string {
-  return `apiVersion: kubedb.com/v1alpha2
-kind: Singlestore
-metadata:
-  name: ${name}
-  namespace: ${ns}
-${extra.annotations ? `  annotations: {${extra.annotations}}\n` : ''}spec:
-  version: "8.7.10"
-  licenseSecret: {kind: Secret, name: license}
-  storageType: Ephemeral
-  topology: {aggregator: {replicas: 1}, leaf: {replicas: 1}}
-${extra.tls === undefined ? '  tls:\n    issuerRef: {apiGroup: cert-manager.io, kind: Issuer, name: sdb-issuer}\n' : extra.tls}`;
+function singlestore(
+  name: string,
+  options: { issuer?: string | null; annotations?: Record<string, string> } = {},
+): string {
+  const issuer = options.issuer === undefined ? 'sdb-issuer' : options.issuer;
+  return singlestoreYaml(name, ns, {
+    ...(issuer ? { issuer } : {}),
+    ...(options.annotations ? { annotations: options.annotations } : {}),
+  });
 }
 
 async function status(args: string[], options: { context?: string } = {}) {
@@ -91,7 +89,9 @@ async function craftedDatabase(
   const labels = Object.entries(databaseLabels(name))
     .map(([k, v]) => `${k}: ${v}`)
     .join(', ');
-  const documents = [singlestore(name, { annotations: '"standin.kubectl-singlestore.test/ignore": "true"' })];
+  const documents = [
+    singlestore(name, { annotations: { 'standin.kubectl-singlestore.test/ignore': 'true' } }),
+  ];
   for (const alias of ['server', 'client'] as const) {
     documents.push(`apiVersion: cert-manager.io/v1
 kind: Certificate
@@ -157,14 +157,10 @@ describe('tls status', { skip: skipReason }, () => {
     kubectlApply(
       [
         singlestore('healthy'),
-        singlestore('plain', { tls: '' }),
-        singlestore('no-issuer', {
-          tls: '  tls:\n    issuerRef: {apiGroup: cert-manager.io, kind: Issuer, name: ghost-issuer}\n',
-        }),
+        singlestore('plain', { issuer: null }),
+        singlestore('no-issuer', { issuer: 'ghost-issuer' }),
         `apiVersion: cert-manager.io/v1\nkind: Issuer\nmetadata: {name: broken-issuer, namespace: ${ns}}\nspec: {ca: {secretName: no-such-ca}}`,
-        singlestore('bad-issuer', {
-          tls: '  tls:\n    issuerRef: {apiGroup: cert-manager.io, kind: Issuer, name: broken-issuer}\n',
-        }),
+        singlestore('bad-issuer', { issuer: 'broken-issuer' }),
       ].join('\n---\n'),
     );
     const good = tlsData('x');
