@@ -183,6 +183,11 @@ export async function runEnable(options: EnableOptions, deps: EnableDeps): Promi
           `Singlestore ${namespace}/${name} changed while patching (conflict); retrying on a fresh read\n`,
         );
         current = await getDatabase(client, namespace, name);
+        if (current.spec?.tls?.issuerRef && !sameTls(current.spec.tls, tls) && !opts.overwrite) {
+          throw refuse(
+            `TLS was enabled on Singlestore ${namespace}/${name} by someone else meanwhile, with other settings; pass --overwrite to reconfigure:\n${tlsDiff(current.spec.tls, tls)}`,
+          );
+        }
         if (sameTls(current.spec?.tls, tls)) {
           io.out(
             `TLS is already enabled on Singlestore ${namespace}/${name} with ${issuerText(tls)}: nothing to do\n`,
