@@ -9,7 +9,7 @@ import type { ConnectionFlags } from '../kube/kubeconfig.ts';
 export type CompletionSource =
   | { kind: 'static'; values: readonly string[] }
   | { kind: 'files' }
-  | { kind: 'contexts' | 'clusters' | 'users' | 'namespaces' | 'singlestores' };
+  | { kind: 'contexts' | 'clusters' | 'users' | 'namespaces' | 'singlestores' | 'issuers' };
 
 export interface FlagSpec {
   name: string;

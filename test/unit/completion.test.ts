@@ -15,6 +15,7 @@ const lookup: Lookup = async (source, typed) => {
   if (source.kind === 'namespaces') return ['default', 'demo', 'kube-system'];
   if (source.kind === 'contexts') return ['admin', 'limited'];
   if (source.kind === 'singlestores') return ['sdb-a', 'sdb-b', 'other'];
+  if (source.kind === 'issuers') return typed['cluster-issuer'] ? ['global-ca'] : ['sdb-issuer'];
   return [];
 };
 
@@ -53,6 +54,11 @@ test('subcommands and Singlestore names', async () => {
   assert.deepEqual(await values('-n', 'demo', 'tls', 'status', '-o', ''), ['wide', 'json', 'yaml']);
   assert.ok((await values('tls', 'status', '--')).includes('--warn-within'));
   assert.deepEqual(await values('tls', 'status', 'sdb-a', ''), []);
+});
+
+test('--issuer completes Issuers, or ClusterIssuers after --cluster-issuer', async () => {
+  assert.deepEqual(await values('tls', 'enable', 'sdb-a', '--issuer', ''), ['sdb-issuer']);
+  assert.deepEqual(await values('tls', 'enable', 'sdb-a', '--cluster-issuer', '--issuer', ''), ['global-ca']);
 });
 
 test('lookups see the flags typed before the cursor', async () => {

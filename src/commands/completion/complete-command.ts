@@ -64,6 +64,15 @@ async function lookup(
       const list = await client.list(Resources.singlestore, { namespace });
       return list.items.map((item) => item.metadata.name);
     }
+    case 'issuers': {
+      // --cluster-issuer typed before --issuer: complete ClusterIssuers instead.
+      const { client, namespace } = await context.factory(argv);
+      const cluster = typed['cluster-issuer'] !== undefined;
+      const list = cluster
+        ? await client.list(Resources.clusterIssuer)
+        : await client.list(Resources.issuer, { namespace });
+      return list.items.map((item) => item.metadata.name);
+    }
     default:
       return [];
   }

@@ -85,7 +85,11 @@ function walk(before: string[], tree: CommandDefinition[], globalFlags: FlagSpec
     if (word.startsWith('-') && word !== '-' && word !== '--') {
       const [name, inlineValue] = splitAssignment(word);
       const flag = findFlag(position.flags, name);
-      if (!flag || flag.type === 'boolean') continue;
+      if (!flag) continue;
+      if (flag.type === 'boolean') {
+        position.typed[flag.name] = 'true';
+        continue;
+      }
       if (inlineValue !== undefined) {
         position.typed[flag.name] = inlineValue;
       } else if (index + 1 < before.length) {

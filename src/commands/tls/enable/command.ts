@@ -25,6 +25,7 @@ export const enableCommand: CommandDefinition = {
       name: 'issuer',
       type: 'string',
       describe: 'The cert-manager Issuer (in the database namespace) to issue from',
+      complete: { kind: 'issuers' },
     },
     { name: 'cluster-issuer', type: 'boolean', describe: '--issuer names a ClusterIssuer' },
     { name: 'dns-name', type: 'array', describe: 'Extra DNS name for the server certificate (repeatable)' },
