@@ -1,6 +1,5 @@
 import type { CommandDefinition } from '../../cli/command.ts';
 import { outputFlag } from '../../cli/flags.ts';
-import { gatherContext, renderContext } from './context.ts';
 
 const formats = ['json', 'yaml'] as const;
 
@@ -14,6 +13,7 @@ export const contextCommand: CommandDefinition = {
   ],
   run: async (argv, context) => {
     const output = (argv.output as (typeof formats)[number] | undefined) ?? 'text';
+    const { gatherContext, renderContext } = await import('./context.ts');
     const report = await gatherContext(await context.factory(argv));
     renderContext(report, { output }, context.io.out);
     return 0;

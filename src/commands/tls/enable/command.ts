@@ -6,7 +6,7 @@ import { UsageError } from '../../../errors.ts';
 import type { DryRun } from '../../../kube/client.ts';
 import { parseGoDuration } from '../../../util/duration.ts';
 import { actionDeps } from '../action-deps.ts';
-import { type EnableMethod, type EnableOptions, runEnable } from './enable.ts';
+import type { EnableMethod, EnableOptions } from './enable.ts';
 
 const formats = ['json', 'yaml'] as const;
 const methods = ['auto', 'ops-request', 'patch'] as const;
@@ -98,6 +98,7 @@ export const enableCommand: CommandDefinition = {
   run: async (argv, context) => {
     const options = enableOptions(argv, context.io.isTTY);
     const { deps, namespace } = await actionDeps(argv, context);
+    const { runEnable } = await import('./enable.ts');
     return runEnable({ ...options, namespace }, deps);
   },
 };

@@ -4,7 +4,7 @@ import { parseDurationFlag, validateObjectName } from '../../../cli/validate.ts'
 import { UsageError } from '../../../errors.ts';
 import type { DryRun } from '../../../kube/client.ts';
 import { actionDeps } from '../action-deps.ts';
-import { type RotateMethod, type RotateOptions, runRotate } from './rotate.ts';
+import type { RotateMethod, RotateOptions } from './rotate.ts';
 
 const methods = ['auto', 'ops-request', 'cert-manager'] as const;
 const restartWith = ['auto', 'ops-request', 'annotation'] as const;
@@ -101,6 +101,7 @@ export const rotateCommand: CommandDefinition = {
   run: async (argv, context) => {
     const options = rotateOptions(argv, context.io.isTTY);
     const { deps, namespace } = await actionDeps(argv, context);
+    const { runRotate } = await import('./rotate.ts');
     return runRotate({ ...options, namespace }, deps);
   },
 };

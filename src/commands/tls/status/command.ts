@@ -3,7 +3,7 @@ import { outputFlag } from '../../../cli/flags.ts';
 import { parseDurationFlag, validateObjectName } from '../../../cli/validate.ts';
 import { UsageError } from '../../../errors.ts';
 import type { StatusFormat } from '../../../tls/render.ts';
-import { runStatus, type StatusOptions } from './status.ts';
+import type { StatusOptions } from './status.ts';
 
 const formats = ['wide', 'json', 'yaml'] as const;
 
@@ -47,6 +47,7 @@ export const statusCommand: CommandDefinition = {
   run: async (argv, context) => {
     const factory = await context.factory(argv);
     const options = statusOptions(argv, factory.namespace);
+    const { runStatus } = await import('./status.ts');
     return runStatus(options, {
       client: factory.client,
       out: context.io.out,
