@@ -49,10 +49,6 @@ export function databaseLabels(database: string): Record<string, string> {
   };
 }
 
-export function selectorFor(database: string): string {
-  return `app.kubernetes.io/instance=${database},app.kubernetes.io/name=singlestores.kubedb.com`;
-}
-
 /** DNS names KubeDB puts in the server certificate, before any the user adds. */
 export function serverDnsNames(database: string, namespace: string): string[] {
   const pods = governingServiceName(database);
