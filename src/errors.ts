@@ -1,5 +1,5 @@
 /**
- * Typed errors carry their exit code; cmd/ is the one place that turns them into process.exit.
+ * Typed errors carry their exit code; cmd/ is the one place that ends the process with it.
  * The codes are documented in README.md ("Exit codes") and fixed: scripts depend on them.
  */
 export const ExitCode = {

@@ -149,3 +149,35 @@ export function connectionFlagsFrom(argv: ParsedArgs): ConnectionFlags {
     requestTimeout: text('request-timeout'),
   };
 }
+
+const dryRunStrategies = ['none', 'client', 'server'] as const;
+const progressModes = ['auto', 'live', 'plain'] as const;
+
+/** kubectl's --dry-run=none|client|server, for the commands that write. */
+export function dryRunFlag(describe: string): FlagSpec {
+  return {
+    name: 'dry-run',
+    type: 'string',
+    describe,
+    default: 'none',
+    choices: dryRunStrategies,
+    complete: { kind: 'static', values: dryRunStrategies },
+  };
+}
+
+/** --progress for the commands that wait. */
+export const progressFlag: FlagSpec = {
+  name: 'progress',
+  type: 'string',
+  describe: 'auto (live on a terminal), live or plain',
+  default: 'auto',
+  choices: progressModes,
+  complete: { kind: 'static', values: progressModes },
+};
+
+/** --progress=auto means live lines on a terminal and plain lines anywhere else. */
+export function progressMode(argv: ParsedArgs, isTTY: boolean): 'live' | 'plain' {
+  const progress = String(argv.progress ?? 'auto');
+  if (progress === 'auto') return isTTY ? 'live' : 'plain';
+  return progress as 'live' | 'plain';
+}

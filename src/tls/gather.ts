@@ -72,7 +72,6 @@ export async function gather(client: KubeClient, scope: Scope): Promise<Snapshot
   ]);
   const certManager = <T extends KubeObject>(type: ResourceType, options: ListOptions = {}) =>
     certManagerServed ? listed<T>(client, type, { namespace, ...options }) : Promise.resolve(notServed);
-  const databaseSelector = [scope.labelSelector].filter(Boolean).join(',') || undefined;
   const [
     singlestores,
     certificates,
@@ -87,7 +86,7 @@ export async function gather(client: KubeClient, scope: Scope): Promise<Snapshot
   ] = await Promise.all([
     listed<Singlestore>(client, Resources.singlestore, {
       namespace,
-      labelSelector: databaseSelector,
+      labelSelector: scope.labelSelector || undefined,
       fieldSelector: scope.name ? `metadata.name=${scope.name}` : undefined,
     }),
     certManager<Certificate>(Resources.certificate),

@@ -1,6 +1,8 @@
 /** Whether an Issuer or ClusterIssuer can issue: one rule for `tls status` and `tls enable`'s preflight. */
+import type { KubeClient } from '../kube/client.ts';
 import { findCondition } from '../kube/objects.ts';
-import type { Issuer } from '../kubedb/types.ts';
+import { Resources } from '../kube/resources.ts';
+import type { Issuer, IssuerRef } from '../kubedb/types.ts';
 
 export interface IssuerReadiness {
   found: boolean;
@@ -13,4 +15,19 @@ export function issuerReadiness(issuer: Issuer | undefined): IssuerReadiness {
   const ready = findCondition(issuer.status?.conditions, 'Ready');
   if (ready?.status === 'True') return { found: true, ready: true };
   return { found: true, ready: false, message: ready?.message ?? 'no Ready condition yet' };
+}
+
+/** GET the Issuer (in the namespace) or ClusterIssuer a reference names, and say whether it can issue. */
+export async function lookupIssuer(
+  client: KubeClient,
+  namespace: string | undefined,
+  ref: IssuerRef,
+): Promise<IssuerReadiness & { cluster: boolean }> {
+  const cluster = ref.kind === 'ClusterIssuer';
+  const issuer = await client.find<Issuer>(
+    cluster ? Resources.clusterIssuer : Resources.issuer,
+    cluster ? undefined : namespace,
+    ref.name,
+  );
+  return { cluster, ...issuerReadiness(issuer) };
 }

@@ -4,7 +4,6 @@
  * connections, so the other test files sharing the cluster are not disturbed.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { ExitCode } from '../../src/errors.ts';
 import { Resources } from '../../src/kube/resources.ts';
@@ -12,16 +11,15 @@ import type { Certificate, OpsRequest, Singlestore } from '../../src/kubedb/type
 import { type ApiProxy, type BeforeForward, startApiProxy } from '../support/api-proxy.ts';
 import {
   adminClient,
-  binary,
   clusterDir,
   clusterEnv,
   eventually,
-  kubeconfig,
   kubectlApply,
   namespaceWithIssuer,
   runPlugin,
   singlestoreYaml,
   skipReason,
+  startPlugin,
 } from './harness.ts';
 
 const ns = 'faults-e2e';
@@ -265,34 +263,24 @@ describe('faults', { skip: skipReason }, () => {
 
   test('SIGTERM and SIGINT during a wait: exit 130, and the re-run continues', async () => {
     for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-      const child = spawn(
-        binary,
-        [
-          'tls',
-          'enable',
-          'term',
-          '-n',
-          ns,
-          '--issuer',
-          'broken-issuer',
-          '--force',
-          '--method',
-          'patch',
-          '--wait',
-          '--progress',
-          'plain',
-        ],
-        {
-          env: { ...process.env, KUBECONFIG: kubeconfig },
-        },
-      );
-      let stderr = '';
-      child.stderr.on('data', (chunk) => {
-        stderr += chunk;
-      });
-      await eventually('waiting', async () => stderr.includes('Certificates Ready'), 30_000);
-      child.kill(signal);
-      const code = await new Promise((resolve) => child.once('exit', resolve));
+      const running = startPlugin([
+        'tls',
+        'enable',
+        'term',
+        '-n',
+        ns,
+        '--issuer',
+        'broken-issuer',
+        '--force',
+        '--method',
+        'patch',
+        '--wait',
+        '--progress',
+        'plain',
+      ]);
+      await running.waitFor('Certificates Ready');
+      const code = await running.stop(signal);
+      const stderr = running.stderr();
       assert.equal(code, ExitCode.interrupted, stderr);
       assert.match(
         stderr,

@@ -3,7 +3,7 @@
  * local control plane that scripts/test brings up (TEST_CLUSTER_DIR), and use kubectl and an admin
  * client to arrange and inspect the cluster.
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import yaml from 'js-yaml';
@@ -149,4 +149,32 @@ export function singlestoreYaml(name: string, namespace: string, options: Single
         : {}),
     },
   });
+}
+
+export interface RunningPlugin {
+  /** Everything the plugin wrote to stderr so far. */
+  stderr(): string;
+  /** Resolves once stderr contains `text`. */
+  waitFor(text: string): Promise<void>;
+  /** Send a signal and resolve with the exit code. */
+  stop(signal: NodeJS.Signals): Promise<number | null>;
+}
+
+/** The binary started in the background, for tests that interrupt or kill it mid-wait. */
+export function startPlugin(args: string[]): RunningPlugin {
+  const child = spawn(binary, args, { env: { ...process.env, KUBECONFIG: kubeconfig } });
+  let stderr = '';
+  child.stderr.on('data', (chunk) => {
+    stderr += chunk;
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return {
+    stderr: () => stderr,
+    waitFor: (text) =>
+      eventually(`"${text}" on stderr`, async () => stderr.includes(text), 30_000).then(() => undefined),
+    stop: (signal) => {
+      child.kill(signal);
+      return exited;
+    },
+  };
 }

@@ -1,6 +1,5 @@
 /** `tls rotate` end to end: the compiled binary, the real cert-manager, the KubeDB stand-in. */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { before, describe, test } from 'node:test';
 import { ExitCode } from '../../src/errors.ts';
 import { Resources } from '../../src/kube/resources.ts';
@@ -10,14 +9,13 @@ import { decodeTls, secretsStep, waitFor } from '../../src/tls/wait.ts';
 import { inspectTlsData } from '../../src/tls/x509.ts';
 import {
   adminClient,
-  binary,
   eventually,
-  kubeconfig,
   kubectlApply,
   namespaceWithIssuer,
   runPlugin,
   singlestoreYaml,
   skipReason,
+  startPlugin,
 } from './harness.ts';
 
 const ns = 'rotate-e2e';
@@ -242,50 +240,38 @@ describe('tls rotate', { skip: skipReason }, () => {
 
   test('killed mid-wait, then re-run: finishes without issuing a third certificate', async () => {
     const start = await revision('killed');
-    const child = spawn(
-      binary,
-      ['tls', 'rotate', 'killed', '-n', ns, '--method', 'cert-manager', '--progress', 'plain'],
-      {
-        env: { ...process.env, KUBECONFIG: kubeconfig },
-      },
-    );
-    let stderr = '';
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk;
-    });
-    await eventually('the rotation under way', async () => stderr.includes('Certificates Ready'), 30_000);
-    child.kill('SIGKILL');
-    await new Promise((resolve) => child.once('exit', resolve));
+    const killed = startPlugin([
+      'tls',
+      'rotate',
+      'killed',
+      '-n',
+      ns,
+      '--method',
+      'cert-manager',
+      '--progress',
+      'plain',
+    ]);
+    await killed.waitFor('Certificates Ready');
+    await killed.stop('SIGKILL');
     const rerun = await rotate(['killed', '--method', 'cert-manager']);
     assert.equal(rerun.code, ExitCode.ok, rerun.stdout + rerun.stderr);
     assert.equal(await revision('killed'), start + 1, 'exactly one new issuance');
 
-    const interrupted = spawn(
-      binary,
-      [
-        'tls',
-        'rotate',
-        'killed',
-        '-n',
-        ns,
-        '--restart-only',
-        '--restart-with',
-        'ops-request',
-        '--progress',
-        'plain',
-      ],
-      {
-        env: { ...process.env, KUBECONFIG: kubeconfig },
-      },
-    );
-    let text = '';
-    interrupted.stderr.on('data', (chunk) => {
-      text += chunk;
-    });
-    await eventually('waiting', async () => text.includes('waiting'), 30_000);
-    interrupted.kill('SIGINT');
-    const code = await new Promise((resolve) => interrupted.once('exit', resolve));
-    assert.equal(code, ExitCode.interrupted, text);
+    const interrupted = startPlugin([
+      'tls',
+      'rotate',
+      'killed',
+      '-n',
+      ns,
+      '--restart-only',
+      '--restart-with',
+      'ops-request',
+      '--progress',
+      'plain',
+    ]);
+    await interrupted.waitFor('waiting');
+    const code = await interrupted.stop('SIGINT');
+    assert.equal(code, ExitCode.interrupted, interrupted.stderr());
   });
 
   test('the wait notices a Secret change within a second', async () => {

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import type { CommandDefinition } from '../../../cli/command.ts';
-import { outputFlag, type ParsedArgs } from '../../../cli/flags.ts';
+import { dryRunFlag, outputFlag, type ParsedArgs, progressFlag, progressMode } from '../../../cli/flags.ts';
 import { parseDurationFlag, validateObjectName } from '../../../cli/validate.ts';
 import { UsageError } from '../../../errors.ts';
 import type { DryRun } from '../../../kube/client.ts';
@@ -10,9 +10,7 @@ import type { EnableMethod, EnableOptions } from './enable.ts';
 
 const formats = ['json', 'yaml'] as const;
 const methods = ['auto', 'ops-request', 'patch'] as const;
-const dryRuns = ['none', 'client', 'server'] as const;
 const encodings = ['PKCS1', 'PKCS8'] as const;
-const progressModes = ['auto', 'live', 'plain'] as const;
 
 export const enableCommand: CommandDefinition = {
   name: 'enable',
@@ -55,14 +53,7 @@ export const enableCommand: CommandDefinition = {
       choices: methods,
       complete: { kind: 'static', values: methods },
     },
-    {
-      name: 'dry-run',
-      type: 'string',
-      describe: 'none, client (print, send nothing) or server (validated by the API server, not stored)',
-      default: 'none',
-      choices: dryRuns,
-      complete: { kind: 'static', values: dryRuns },
-    },
+    dryRunFlag('none, client (print, send nothing) or server (validated by the API server, not stored)'),
     outputFlag(formats, 'Print what was created or patched'),
     {
       name: 'wait',
@@ -76,14 +67,7 @@ export const enableCommand: CommandDefinition = {
       describe: 'Reconfigure TLS that is already enabled with other settings',
     },
     { name: 'force', type: 'boolean', describe: 'Go on even if the issuer is not Ready' },
-    {
-      name: 'progress',
-      type: 'string',
-      describe: 'auto (live on a terminal), live or plain',
-      default: 'auto',
-      choices: progressModes,
-      complete: { kind: 'static', values: progressModes },
-    },
+    progressFlag,
   ],
   examples: [
     [
@@ -138,7 +122,6 @@ export function enableOptions(argv: ParsedArgs, isTTY: boolean): Omit<EnableOpti
     if (ms < 3_600_000)
       throw new UsageError(`--duration: ${duration} is too short; cert-manager requires at least 1h`);
   }
-  const progress = String(argv.progress ?? 'auto');
   return {
     name,
     settings: {
@@ -159,6 +142,6 @@ export function enableOptions(argv: ParsedArgs, isTTY: boolean): Omit<EnableOpti
     timeoutMs: parseDurationFlag('timeout', String(argv.timeout ?? '10m')),
     overwrite: argv.overwrite === true,
     force: argv.force === true,
-    progress: progress === 'auto' ? (isTTY ? 'live' : 'plain') : (progress as 'live' | 'plain'),
+    progress: progressMode(argv, isTTY),
   };
 }

@@ -11,10 +11,10 @@ import { findCondition } from '../../../kube/objects.ts';
 import type { Writer } from '../../../kube/request-log.ts';
 import { Resources } from '../../../kube/resources.ts';
 import { petSetNames, tlsCertificates } from '../../../kubedb/naming.ts';
-import type { Certificate, Issuer, OpsRequest, Singlestore, TlsConfig } from '../../../kubedb/types.ts';
+import type { Certificate, OpsRequest, Singlestore, TlsConfig } from '../../../kubedb/types.ts';
 import { type DataFormat, renderData } from '../../../output/formats.ts';
 import { createProgress, type ProgressMode } from '../../../output/progress.ts';
-import { issuerReadiness } from '../../../tls/issuer.ts';
+import { lookupIssuer } from '../../../tls/issuer.ts';
 import { opsRequestBody, terminalPhases } from '../../../tls/ops-requests.ts';
 import { newestIssue, restartPetSets } from '../../../tls/restart.ts';
 import { desiredTls, sameTls, type TlsSettings, tlsDiff } from '../../../tls/spec.ts';
@@ -238,13 +238,7 @@ async function preflightIssuer(
 ): Promise<void> {
   const ref = tls.issuerRef;
   if (!ref) return;
-  const cluster = ref.kind === 'ClusterIssuer';
-  const issuer = await client.find<Issuer>(
-    cluster ? Resources.clusterIssuer : Resources.issuer,
-    cluster ? undefined : namespace,
-    ref.name,
-  );
-  const readiness = issuerReadiness(issuer);
+  const { cluster, ...readiness } = await lookupIssuer(client, namespace, ref);
   const what = cluster ? `ClusterIssuer "${ref.name}"` : `Issuer "${ref.name}" in namespace "${namespace}"`;
   if (!readiness.found) {
     throw refuse(

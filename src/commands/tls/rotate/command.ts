@@ -1,5 +1,5 @@
 import type { CommandDefinition } from '../../../cli/command.ts';
-import type { ParsedArgs } from '../../../cli/flags.ts';
+import { dryRunFlag, type ParsedArgs, progressFlag, progressMode } from '../../../cli/flags.ts';
 import { parseDurationFlag, validateObjectName } from '../../../cli/validate.ts';
 import { UsageError } from '../../../errors.ts';
 import type { DryRun } from '../../../kube/client.ts';
@@ -8,8 +8,6 @@ import type { RotateMethod, RotateOptions } from './rotate.ts';
 
 const methods = ['auto', 'ops-request', 'cert-manager'] as const;
 const restartWith = ['auto', 'ops-request', 'annotation'] as const;
-const dryRuns = ['none', 'client', 'server'] as const;
-const progressModes = ['auto', 'live', 'plain'] as const;
 
 export const rotateCommand: CommandDefinition = {
   name: 'rotate',
@@ -67,14 +65,7 @@ export const rotateCommand: CommandDefinition = {
       describe: 'Wait for new certificates, the rollout and a healthy status (default: on for one database)',
     },
     { name: 'timeout', type: 'string', describe: 'How long the wait may take (Go duration)', default: '10m' },
-    {
-      name: 'dry-run',
-      type: 'string',
-      describe: 'none, client (print, send nothing) or server',
-      default: 'none',
-      choices: dryRuns,
-      complete: { kind: 'static', values: dryRuns },
-    },
+    dryRunFlag('none, client (print, send nothing) or server'),
     {
       name: 'output',
       alias: 'o',
@@ -84,14 +75,7 @@ export const rotateCommand: CommandDefinition = {
       complete: { kind: 'static', values: ['json'] },
     },
     { name: 'concurrency', type: 'number', describe: 'Databases rotated at once with --all', default: 3 },
-    {
-      name: 'progress',
-      type: 'string',
-      describe: 'auto (live on a terminal), live or plain',
-      default: 'auto',
-      choices: progressModes,
-      complete: { kind: 'static', values: progressModes },
-    },
+    progressFlag,
   ],
   examples: [
     ['$0 tls rotate sample-sdb -n demo', 'new certificates, pods restarted, verified'],
@@ -127,7 +111,6 @@ export function rotateOptions(argv: ParsedArgs, isTTY: boolean): Omit<RotateOpti
   const concurrency = Number(argv.concurrency ?? 3);
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 50)
     throw new UsageError('--concurrency must be a whole number from 1 to 50');
-  const progress = String(argv.progress ?? 'auto');
   return {
     ...(name ? { name } : {}),
     allNamespaces,
@@ -141,6 +124,6 @@ export function rotateOptions(argv: ParsedArgs, isTTY: boolean): Omit<RotateOpti
     dryRun: String(argv['dry-run'] ?? 'none') as DryRun,
     ...(argv.output === 'json' ? { output: 'json' as const } : {}),
     concurrency,
-    progress: progress === 'auto' ? (isTTY ? 'live' : 'plain') : (progress as 'live' | 'plain'),
+    progress: progressMode(argv, isTTY),
   };
 }

@@ -13,12 +13,12 @@ import type { DryRun, KubeClient } from '../../../kube/client.ts';
 import { findCondition } from '../../../kube/objects.ts';
 import { Resources } from '../../../kube/resources.ts';
 import { petSetNames, tlsCertificates } from '../../../kubedb/naming.ts';
-import type { Certificate, Issuer, OpsRequest, Secret, Singlestore } from '../../../kubedb/types.ts';
+import type { Certificate, OpsRequest, Secret, Singlestore } from '../../../kubedb/types.ts';
 import { renderData } from '../../../output/formats.ts';
 import { createProgress, type ProgressMode } from '../../../output/progress.ts';
 import { formatTable } from '../../../output/table.ts';
 import { nextIssuanceAttempt } from '../../../tls/diagnose.ts';
-import { issuerReadiness } from '../../../tls/issuer.ts';
+import { lookupIssuer } from '../../../tls/issuer.ts';
 import { opsRequestBody, ownRequest } from '../../../tls/ops-requests.ts';
 import { newestIssue, restartPetSets } from '../../../tls/restart.ts';
 import { verifyDatabase } from '../../../tls/verify.ts';
@@ -405,13 +405,7 @@ async function explainSilence(
 ): Promise<void> {
   const ref = db.spec?.tls?.issuerRef;
   if (ref) {
-    const cluster = ref.kind === 'ClusterIssuer';
-    const issuer = await client.find<Issuer>(
-      cluster ? Resources.clusterIssuer : Resources.issuer,
-      cluster ? undefined : db.metadata.namespace,
-      ref.name,
-    );
-    const readiness = issuerReadiness(issuer);
+    const { cluster, ...readiness } = await lookupIssuer(client, db.metadata.namespace, ref);
     const what = `${cluster ? 'ClusterIssuer' : 'Issuer'} "${ref.name}"`;
     if (!readiness.found)
       throw new CliError(
