@@ -1,10 +1,12 @@
 /**
- * Start-up benchmark: the median wall time of `dist/kubectl-singlestore version` against
+ * Start-up benchmark: the median wall time of `dist/kubectl-singlestore version` (and `--help`,
+ * `completion bash`, and the linux/amd64 release binary when `npm run release` has made one) against
  * `kubectl version --client` and the floor `node -e 0` (the Node the binary embeds), measured in the
  * same run, printed as ratios. A benchmark, not a test: it asserts nothing.
- *   node --import tsx scripts/bench-startup.ts [runs]
+ *   npm run bench:startup [-- runs]
  */
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 
 const runs = Number(process.argv[2] ?? 30);
@@ -12,6 +14,7 @@ const root = path.resolve(import.meta.dirname, '..');
 const candidates: [string, string, string[]][] = [
   ['kubectl-singlestore version', path.join(root, 'dist', 'kubectl-singlestore'), ['version']],
   ['kubectl-singlestore --help', path.join(root, 'dist', 'kubectl-singlestore'), ['--help']],
+  ['kubectl-singlestore completion', path.join(root, 'dist', 'kubectl-singlestore'), ['completion', 'bash']],
   ['kubectl version --client', 'kubectl', ['version', '--client']],
   [
     'node -e 0 (embedded Node)',
@@ -24,6 +27,9 @@ function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)] as number;
 }
+
+const released = path.join(root, '.build', 'release', 'linux_amd64', 'kubectl-singlestore');
+if (existsSync(released)) candidates.unshift(['release linux/amd64 version', released, ['version']]);
 
 const times = new Map<string, number[]>(candidates.map(([name]) => [name, []]));
 // Interleave the commands so drift in machine load hits them all alike.
@@ -41,6 +47,6 @@ const floorMs = medians.get('node -e 0 (embedded Node)') as number;
 process.stdout.write(`median of ${runs} runs each (after 2 warm-up runs)\n`);
 for (const [name, ms] of medians) {
   process.stdout.write(
-    `${name.padEnd(30)} ${ms.toFixed(1).padStart(7)} ms   x${(ms / kubectlMs).toFixed(2)} kubectl   x${(ms / floorMs).toFixed(2)} node floor\n`,
+    `${name.padEnd(32)} ${ms.toFixed(1).padStart(7)} ms   x${(ms / kubectlMs).toFixed(2)} kubectl   x${(ms / floorMs).toFixed(2)} node floor\n`,
   );
 }

@@ -234,6 +234,18 @@ const cases: Case[] = [
     message: /unsupported shell "tcsh"/,
   },
   {
+    name: 'completion --dir for a shell script',
+    args: ['completion', 'bash', '--dir', '/tmp'],
+    code: usage,
+    message: /--dir goes with `completion helper` only/,
+  },
+  {
+    name: 'completion helper into a missing folder',
+    args: ['completion', 'helper', '--dir', '/nonexistent/folder'],
+    code: runtime,
+    message: /cannot write the helper into \/nonexistent\/folder: ENOENT/,
+  },
+  {
     name: 'flag without its value',
     args: ['tls', 'status', '--warn-within'],
     code: usage,

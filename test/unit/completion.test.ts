@@ -45,7 +45,7 @@ test('flag values: static choices, contexts, namespaces from the cluster', async
   assert.deepEqual(await values('version', '--output=y'), ['--output=yaml']);
   assert.deepEqual(await values('--context', ''), ['admin', 'limited']);
   assert.deepEqual(await values('-n', 'd'), ['default', 'demo']);
-  assert.deepEqual(await values('completion', ''), ['bash', 'zsh', 'fish', 'powershell']);
+  assert.deepEqual(await values('completion', ''), ['bash', 'zsh', 'fish', 'powershell', 'helper']);
 });
 
 test('subcommands and Singlestore names', async () => {
