@@ -10,7 +10,9 @@
  *
  * darwin binaries are ad-hoc signed (scripts/macho-sign, offline) and the signature is verified
  * independently; any failure stops the build: an unsigned arm64 binary is never shipped. Archives
- * are reproducible: fixed order, owners and times (SOURCE_DATE_EPOCH, else the commit's time).
+ * are reproducible (fixed order, owners and times: SOURCE_DATE_EPOCH, else the commit's time), all
+ * but linux/amd64, whose V8 code cache differs from run to run. With --platforms, the manifest of
+ * those platforms goes to the --out folder only.
  * Needs a linux/amd64 host (the code cache is made there) with strip, aarch64-linux-gnu-strip,
  * osslsigncode, zip and go.
  */
@@ -46,6 +48,7 @@ import {
   helperFile,
   type Platform,
   platformId,
+  platforms,
   selectPlatforms,
 } from './release/platforms.ts';
 
@@ -152,9 +155,13 @@ function main(): void {
       return pinnedLocation(releaseUrl(homepage, tag, path.basename(entry.archive)), entry.sha256);
     },
   });
-  writeFileSync(path.join(root, 'plugin-manifest', 'singlestore.yaml'), manifest);
   writeFileSync(path.join(values.out, 'singlestore.yaml'), manifest);
-  writeFileSync(path.join(root, 'plugin-manifest', '.krew.yaml'), krewReleaseBotTemplate(homepage));
+  if (selected.length === platforms.length) {
+    writeFileSync(path.join(root, 'plugin-manifest', 'singlestore.yaml'), manifest);
+    writeFileSync(path.join(root, 'plugin-manifest', '.krew.yaml'), krewReleaseBotTemplate(homepage));
+  } else {
+    log(`some platforms only: the manifest is in ${values.out}, plugin-manifest/ is left as it was`);
+  }
   writeFileSync(
     path.join(values.out, 'SHA256SUMS'),
     built.map((entry) => `${entry.sha256}  ${path.basename(entry.archive)}\n`).join(''),
@@ -215,13 +222,14 @@ function seaBlob(hostNode: string, work: string, codeCache: boolean): string {
   writeFileSync(
     config,
     JSON.stringify({
-      main: path.join(root, '.build', 'kubectl-singlestore.cjs'),
+      // Relative: the blob records this path, and the archives must not depend on the checkout's.
+      main: path.join('.build', 'kubectl-singlestore.cjs'),
       output: blob,
       disableExperimentalSEAWarning: true,
       useCodeCache: codeCache,
     }),
   );
-  run(hostNode, ['--experimental-sea-config', config]);
+  run(hostNode, ['--experimental-sea-config', config], root);
   return blob;
 }
 
