@@ -3,10 +3,13 @@
 // SEA blob removes Node's own; `codesign` exists only on macOS, so the release build signs here.
 //
 //	macho-sign sign   --id ID FILE   ad-hoc sign FILE in place (github.com/blacktop/go-macho)
-//	macho-sign verify FILE           check FILE's signature and SEA segment; prints a JSON summary
+//	macho-sign verify FILE           check FILE's ad-hoc signature and SEA segment; prints a JSON summary
+//	macho-sign verify-hashes FILE    only check that FILE's signature, whoever made it, matches FILE
 //
 // `verify` does not use the signer's code: it reads the load commands with Go's debug/macho and
-// re-hashes every page itself, so a signer bug cannot vouch for its own output.
+// re-hashes every page itself, so a signer bug cannot vouch for its own output. `verify-hashes`
+// accepts Apple's own signatures (of the official Node binaries, say): that is how the checker
+// itself is checked against codesign's output.
 package main
 
 import (
@@ -35,8 +38,8 @@ func run(args []string) error {
 	switch {
 	case len(args) == 4 && args[0] == "sign" && args[1] == "--id":
 		return sign(args[3], args[2])
-	case len(args) == 2 && args[0] == "verify":
-		summary, err := verify(args[1])
+	case len(args) == 2 && (args[0] == "verify" || args[0] == "verify-hashes"):
+		summary, err := verify(args[1], args[0] == "verify")
 		if err != nil {
 			return fmt.Errorf("%s: %w", args[1], err)
 		}
@@ -44,7 +47,7 @@ func run(args []string) error {
 		fmt.Println(string(out))
 		return nil
 	default:
-		return errors.New("usage: macho-sign sign --id ID FILE | macho-sign verify FILE")
+		return errors.New("usage: macho-sign sign --id ID FILE | macho-sign verify FILE | macho-sign verify-hashes FILE")
 	}
 }
 
@@ -108,7 +111,9 @@ type Summary struct {
 	SEASegmentBytes uint64 `json:"seaSegmentBytes"`
 }
 
-func verify(path string) (*Summary, error) {
+// verify checks FILE's code signature against FILE; adhocSEA also requires an ad-hoc signature and
+// the injected NODE_SEA segment, as the release's darwin binaries have.
+func verify(path string, adhocSEA bool) (*Summary, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
@@ -119,11 +124,12 @@ func verify(path string) (*Summary, error) {
 	}
 	summary := &Summary{CPU: f.Cpu.String()}
 
-	sea := f.Segment(seaSegmentName)
-	if sea == nil || sea.Filesz == 0 {
+	if sea := f.Segment(seaSegmentName); sea != nil {
+		summary.SEASegmentBytes = sea.Filesz
+	}
+	if adhocSEA && summary.SEASegmentBytes == 0 {
 		return nil, errors.New("no NODE_SEA segment: the SEA blob was not injected")
 	}
-	summary.SEASegmentBytes = sea.Filesz
 	text := f.Segment("__TEXT")
 	linkedit := f.Segment("__LINKEDIT")
 	if text == nil || linkedit == nil {
@@ -171,7 +177,7 @@ func verify(path string) (*Summary, error) {
 	summary.Identifier = cString(cd[identOffset:])
 	summary.Adhoc = flags&flagAdhoc != 0
 	summary.CodeLimit = codeLimit
-	if !summary.Adhoc {
+	if adhocSEA && !summary.Adhoc {
 		return nil, fmt.Errorf("code directory flags %#x: not ad-hoc", flags)
 	}
 	if hashType != hashTypeSHA256 || hashSize != sha256.Size || pageShift != 12 {
@@ -212,7 +218,7 @@ func verify(path string) (*Summary, error) {
 			summary.SpecialSlots++
 		}
 	}
-	if cms, ok := slots[slotCMSSignature]; ok && len(cms) > 8 {
+	if cms, ok := slots[slotCMSSignature]; adhocSEA && ok && len(cms) > 8 {
 		return nil, errors.New("carries a CMS signature: not an ad-hoc signature")
 	}
 	return summary, nil

@@ -295,6 +295,15 @@ describe('release: every platform, Krew, plugin discovery', { skip: skipReason, 
     const store = krewInstall('windows', 'amd64');
     assert.ok(existsSync(path.join(store, 'kubectl_complete-singlestore.cmd')));
     assert.ok(existsSync(path.join(store, 'LICENSE')));
+    // Node's Authenticode signature was removed before the injection, not left broken behind it.
+    const signature = spawnSync(
+      'osslsigncode',
+      ['verify', '-in', path.join(store, 'kubectl-singlestore.exe')],
+      {
+        encoding: 'utf8',
+      },
+    );
+    assert.match(signature.stdout + signature.stderr, /No signature found/);
     // A prefix of our own that reports Windows 10 (Node refuses older); wine's Node cannot write to
     // a pipe, so the output goes through files.
     const prefix = path.join(toolsCache, '..', 'wine-prefix');
@@ -321,7 +330,7 @@ describe('release: every platform, Krew, plugin discovery', { skip: skipReason, 
     );
   });
 
-  test('darwin binaries carry the SEA segment and a valid ad-hoc signature; tampering is caught', () => {
+  test('darwin binaries carry the SEA segment and a valid ad-hoc signature; the checker agrees with Apple; tampering is caught', () => {
     // The tool the release signed with; its `verify` re-hashes the file with code of its own.
     const signer = path.join(repoRoot, '.build', 'release', 'macho-sign');
     for (const arch of ['amd64', 'arm64']) {
@@ -342,6 +351,22 @@ describe('release: every platform, Krew, plugin discovery', { skip: skipReason, 
         summary.seaSegmentBytes,
         statSync(path.join(repoRoot, '.build', 'release', 'sea-plain.blob')).size,
       );
+
+      // The checker checked: it accepts Apple's own signature of the official Node build it started
+      // from (same hashing rules as codesign), which is not ad-hoc and has no SEA segment.
+      const official = path.join(
+        repoRoot,
+        '.build',
+        'release',
+        `node-darwin_${arch}`,
+        'package',
+        'bin',
+        'node',
+      );
+      const apple = JSON.parse(sh(signer, ['verify-hashes', official])) as typeof summary;
+      assert.equal(apple.adhoc, false);
+      assert.ok(apple.pagesVerified > 20_000);
+      assert.notEqual(spawnSync(signer, ['verify', official]).status, 0);
 
       const tampered = path.join(work, `tampered-${arch}`);
       const bytes = readFileSync(executable);
