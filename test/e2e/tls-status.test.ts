@@ -10,7 +10,6 @@ import path from 'node:path';
 import { before, describe, test } from 'node:test';
 import { Ajv } from 'ajv';
 import { ExitCode } from '../../src/errors.ts';
-import { findCondition } from '../../src/kube/objects.ts';
 import { Resources } from '../../src/kube/resources.ts';
 import { databaseLabels, serverDnsNames } from '../../src/kubedb/naming.ts';
 import type { Certificate, Secret } from '../../src/kubedb/types.ts';
@@ -18,6 +17,7 @@ import type { StatusReport } from '../../src/tls/report.ts';
 import { forgeCertificate } from '../support/x509-forge.ts';
 import {
   adminClient,
+  certificatesReady,
   eventually,
   kubectlApply,
   namespaceWithIssuer,
@@ -59,23 +59,6 @@ async function report(name: string): Promise<StatusReport> {
   const result = await status([name, '-o', 'json']);
   assert.ok(result.code === 0 || result.code === 1, result.stderr);
   return JSON.parse(result.stdout) as StatusReport;
-}
-
-async function certificatesReady(name: string): Promise<void> {
-  await eventually(`${name} certificates Ready and pods running`, async () => {
-    const certificates = await client.list<Certificate>(Resources.certificate, {
-      namespace: ns,
-      labelSelector: `app.kubernetes.io/instance=${name}`,
-    });
-    const ready =
-      certificates.items.length === 2 &&
-      certificates.items.every((c) => findCondition(c.status?.conditions, 'Ready')?.status === 'True');
-    const pods = await client.list(Resources.pod, {
-      namespace: ns,
-      labelSelector: `app.kubernetes.io/instance=${name}`,
-    });
-    return ready && pods.items.length === 2;
-  });
 }
 
 /**
@@ -198,7 +181,7 @@ describe('tls status', { skip: skipReason }, () => {
     // A second namespace, for -A and the limited user (who may read only in demo).
     kubectlApply(readFileSync(path.join(repoRoot, 'test', 'fixtures', 'issuer.yaml'), 'utf8'));
     kubectlApply(readFileSync(path.join(repoRoot, 'test', 'fixtures', 'singlestore-tls.yaml'), 'utf8'));
-    await certificatesReady('healthy');
+    await certificatesReady(ns, 'healthy');
   });
 
   test('a healthy database: exit 0, every step checks out, in depth', async () => {
@@ -315,7 +298,7 @@ describe('tls status', { skip: skipReason }, () => {
     const before = requests(one.stderr);
     assert.ok(before <= 12, `${before} requests`);
     kubectlApply([1, 2, 3].map((n) => singlestore(`extra-${n}`)).join('\n---\n'));
-    await certificatesReady('extra-3');
+    await certificatesReady(ns, 'extra-3');
     const again = await runPlugin(['tls', 'status', '-A', '-o', 'json', '-v', '6']);
     assert.equal(requests(again.stderr), before);
     assert.equal((JSON.parse(again.stdout) as StatusReport).databases.length, all.databases.length + 3);

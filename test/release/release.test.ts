@@ -28,13 +28,10 @@ import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import yaml from 'js-yaml';
-import { findCondition } from '../../src/kube/objects.ts';
-import { Resources } from '../../src/kube/resources.ts';
-import type { Certificate } from '../../src/kubedb/types.ts';
+import { archiveName, type Platform } from '../../scripts/release/platforms.ts';
 import type { StatusReport } from '../../src/tls/report.ts';
 import {
-  adminClient,
-  eventually,
+  certificatesReady,
   kubeconfig,
   kubectlApply,
   namespaceWithIssuer,
@@ -72,10 +69,7 @@ interface Manifest {
 }
 
 function archive(os: string, arch: string): string {
-  return path.join(
-    releaseDir,
-    `kubectl-singlestore_${tag}_${os}_${arch}.${os === 'windows' ? 'zip' : 'tar.gz'}`,
-  );
+  return path.join(releaseDir, archiveName({ os, arch } as Pick<Platform, 'os' | 'arch'>, tag));
 }
 
 function sh(command: string, args: string[], env: Record<string, string | undefined> = {}): string {
@@ -139,22 +133,7 @@ describe('release: every platform, Krew, plugin discovery', { skip: skipReason, 
     assert.equal(build.status, 0, `npm run release:\n${build.stdout}\n${build.stderr}`);
     manifest = yaml.load(readFileSync(manifestPath, 'utf8')) as Manifest;
 
-    const client = adminClient();
-    await eventually(`${database} certificates Ready and pods running`, async () => {
-      const certificates = await client.list<Certificate>(Resources.certificate, {
-        namespace: ns,
-        labelSelector: `app.kubernetes.io/instance=${database}`,
-      });
-      const pods = await client.list(Resources.pod, {
-        namespace: ns,
-        labelSelector: `app.kubernetes.io/instance=${database}`,
-      });
-      return (
-        certificates.items.length === 2 &&
-        certificates.items.every((c) => findCondition(c.status?.conditions, 'Ready')?.status === 'True') &&
-        pods.items.length === 2
-      );
-    });
+    await certificatesReady(ns, database);
     const host = spawnSync(
       path.join(repoRoot, 'dist', 'kubectl-singlestore'),
       ['tls', 'status', '-n', ns, database, '-o', 'json', '--kubeconfig', kubeconfig],
