@@ -181,3 +181,22 @@ export function progressMode(argv: ParsedArgs, isTTY: boolean): 'live' | 'plain'
   if (progress === 'auto') return isTTY ? 'live' : 'plain';
   return progress as 'live' | 'plain';
 }
+
+/**
+ * The wire probe: `--probe` (whose default depends on the command) and `--probe-timeout`, the time
+ * limit for everything done for one pod.
+ */
+export const probeFlags: FlagSpec[] = [
+  {
+    name: 'probe',
+    type: 'boolean',
+    describe:
+      'Connect to every database pod through a port-forward and check the certificate it serves (--probe=false to skip)',
+  },
+  {
+    name: 'probe-timeout',
+    type: 'string',
+    describe: 'Time limit for probing one pod (Go duration)',
+    default: '5s',
+  },
+];

@@ -25,3 +25,14 @@ export function parseDurationFlag(flag: string, value: string): number {
     throw new UsageError(`--${flag}: ${(error as Error).message}`);
   }
 }
+
+/** The probe settings from --probe and --probe-timeout; undefined when the probe is off. */
+export function probeSetting(
+  argv: Record<string, unknown>,
+  onByDefault: boolean,
+): { timeoutMs: number } | undefined {
+  const on = typeof argv.probe === 'boolean' ? argv.probe : onByDefault;
+  const timeoutMs = parseDurationFlag('probe-timeout', String(argv['probe-timeout'] ?? '5s'));
+  if (timeoutMs <= 0) throw new UsageError('--probe-timeout: must be more than 0');
+  return on ? { timeoutMs } : undefined;
+}

@@ -162,19 +162,25 @@ export class KubeClient {
     );
   }
 
-  /** `gracePeriodSeconds: 0` force-deletes (a pod whose kubelet is gone). */
+  /**
+   * `gracePeriodSeconds: 0` force-deletes (a pod whose kubelet is gone); `uid` deletes only that
+   * incarnation of the object (DeleteOptions.preconditions), so a replacement is never deleted by mistake.
+   */
   async delete(
     type: ResourceType,
     namespace: string | undefined,
     name: string,
-    options: { gracePeriodSeconds?: number; dryRun?: DryRun } = {},
+    options: { gracePeriodSeconds?: number; dryRun?: DryRun; uid?: string } = {},
   ): Promise<void> {
     const params = {
       ...dryRunQuery(options.dryRun ?? 'none'),
       gracePeriodSeconds: options.gracePeriodSeconds?.toString(),
     };
     const path = resourcePath(type, { namespace, name }) + query(params);
-    await this.json('DELETE', path, undefined, { verb: 'delete', type, namespace, name });
+    const body = options.uid
+      ? { apiVersion: 'v1', kind: 'DeleteOptions', preconditions: { uid: options.uid } }
+      : undefined;
+    await this.json('DELETE', path, body, { verb: 'delete', type, namespace, name });
   }
 
   /** Whether the API server serves this type (its CRD is installed and established). */
@@ -258,7 +264,16 @@ export class KubeClient {
     return JSON.parse(response.body) as T;
   }
 
-  private async requestOptions(method: string, path: string): Promise<https.RequestOptions> {
+  /** Log a line at this verbosity (`-v`), for connections made outside this class (port-forward). */
+  logAt(verbosity: number, line: string): void {
+    if (this.settings.log.verbosity >= verbosity) this.settings.log.line(line);
+  }
+
+  /**
+   * Everything one connection to the API server needs: URL parts, agent, TLS settings and
+   * credentials. Plain requests, watches and the port-forward's WebSocket all start here.
+   */
+  async requestOptions(method: string, path: string): Promise<https.RequestOptions> {
     const url = new URL(this.baseUrl.pathname.replace(/\/$/, '') + path, this.baseUrl);
     const options: https.RequestOptions = {
       method,

@@ -18,6 +18,7 @@ import type {
 } from '../kubedb/types.ts';
 import type { CertificateRequest, KubeEvent, Listed, Snapshot } from './gather.ts';
 import { issuerReadiness } from './issuer.ts';
+import { databasePort, type ProbeResult } from './probe.ts';
 import {
   type CertificateReport,
   type DatabaseReport,
@@ -26,8 +27,10 @@ import {
   type IssuerReport,
   type OpsRequestReport,
   type PetSetReport,
+  type PodReport,
   reportApiVersion,
   type SecretReport,
+  type Served,
   type StatusReport,
   steps,
 } from './report.ts';
@@ -141,6 +144,8 @@ function diagnoseDatabase(db: Singlestore, snapshot: Snapshot, options: Diagnose
     report.tls.issuer = checkIssuer(check, tls.issuerRef);
     report.certificates = certificateSpecs(db).map((spec) => checkCertificate(check, spec));
     report.petSets = checkPetSets(check, report.certificates);
+    const served = servedCounts(report.petSets.flatMap((petSet) => petSet.pods ?? []));
+    if (served) report.served = served;
     const expiries = report.certificates.flatMap((certificate) => certificate.secret.certificate ?? []);
     const earliest = expiries.sort((a, b) => a.notAfter.localeCompare(b.notAfter))[0];
     if (earliest) report.earliestExpiry = { notAfter: earliest.notAfter, daysLeft: earliest.daysLeft };
@@ -600,20 +605,11 @@ function checkPetSets(check: Check, certificates: CertificateReport[]): PetSetRe
         'wait for it, or check the pods',
       );
     }
-    const stalePods = latestIssue
-      ? podsOf(items(snapshot.pods), petSet).filter((pod) => startedBefore(pod, latestIssue))
-      : [];
     if (!snapshot.pods.ok) notChecked(check, 'pods', snapshot.pods, 'Pods');
-    if (stalePods.length) {
-      add(
-        check,
-        'pods',
-        'warning',
-        object,
-        `${stalePods.map((pod) => pod.metadata.name).join(', ')} started before the current certificate was issued (${latestIssue}) and may serve the old one`,
-        `${check.options.commandName} tls rotate ${check.name} -n ${namespace} --restart-only`,
-      );
-    }
+    const serverSerial = certificates.find((certificate) => certificate.alias === 'server')?.secret
+      .certificate?.serialNumber;
+    const pods = podsOf(items(snapshot.pods), petSet).map((pod) => podReport(check, pod, serverSerial));
+    const stalePods = checkServedCertificates(check, { object, pods, serverSerial, latestIssue });
     return {
       name: petSetName,
       state: 'present',
@@ -626,21 +622,223 @@ function checkPetSets(check: Check, certificates: CertificateReport[]): PetSetRe
       ...(status.currentRevision ? { currentRevision: status.currentRevision } : {}),
       ...(status.updateRevision ? { updateRevision: status.updateRevision } : {}),
       rolledOut: done,
-      stalePods: stalePods.map((pod) => pod.metadata.name),
+      stalePods,
+      pods,
     };
   });
+}
+
+function servedCounts(pods: PodReport[]): DatabaseReport['served'] {
+  if (!pods.some((pod) => pod.probe)) return undefined;
+  const count = (served: Served) => pods.filter((pod) => pod.served === served).length;
+  return {
+    pods: pods.length,
+    current: count('current'),
+    stale: count('stale'),
+    noTls: count('no-tls'),
+    failed: count('failed'),
+    notProbed: count('not-probed'),
+  };
+}
+
+/** One pod: when it started and, where the probe ran, what it serves compared with the Secret. */
+function podReport(check: Check, pod: Pod, serverSerial: string | undefined): PodReport {
+  const probe = check.snapshot.wire?.find(
+    (result) => result.namespace === pod.metadata.namespace && result.pod === pod.metadata.name,
+  );
+  const startedAt = containersStarted(pod);
+  let served: Served = 'not-probed';
+  if (probe?.result === 'tls') {
+    served = probe.served?.serialNumber === serverSerial ? 'current' : 'stale';
+  } else if (probe?.result === 'no-tls') {
+    served = 'no-tls';
+  } else if (probe && failedResults.has(probe.result)) {
+    served = 'failed';
+  }
+  return {
+    name: pod.metadata.name,
+    ...(startedAt ? { startedAt } : {}),
+    served,
+    ...(probe ? { probe } : {}),
+  };
+}
+
+/** Probe results that say the pod cannot serve clients, as opposed to "could not look". */
+const failedResults = new Set<ProbeResult>(['refused', 'handshake-failed', 'server-error', 'timeout']);
+
+/**
+ * Findings about what the pods of one PetSet serve: facts from the wire where the probe ran, the
+ * start-time guess where it did not. Returns the pods that serve (or may serve) an old certificate.
+ */
+function checkServedCertificates(
+  check: Check,
+  pods: {
+    object: string;
+    pods: PodReport[];
+    serverSerial: string | undefined;
+    latestIssue: string | undefined;
+  },
+): string[] {
+  const { name, namespace, options } = check;
+  const rotate = `${options.commandName} tls rotate ${name} -n ${namespace}`;
+  const { object, serverSerial, latestIssue } = pods;
+  const stale = pods.pods.filter((pod) => pod.served === 'stale');
+  if (stale.length) {
+    const now = options.now.getTime();
+    const expired = stale.filter((pod) => Date.parse(pod.probe?.served?.notAfter ?? '') <= now);
+    const servedList = stale
+      .map(
+        (pod) =>
+          `${pod.name} (serial ${pod.probe?.served?.serialNumber}, notAfter ${pod.probe?.served?.notAfter})`,
+      )
+      .join(', ');
+    add(
+      check,
+      'pods',
+      expired.length ? 'critical' : 'warning',
+      object,
+      `${stale.length === 1 ? 'a pod serves' : `${stale.length} pods serve`} another certificate than the Secret's (serial ${serverSerial ?? 'unknown'}), seen on the wire: ${servedList}${expired.length ? `; the one served by ${expired.map((pod) => pod.name).join(', ')} has expired` : ''}`,
+      `${rotate} --restart-only --stale-only`,
+    );
+  }
+  for (const pod of pods.pods) {
+    const probe = pod.probe;
+    if (!probe) continue;
+    const served = probe.served;
+    if (served && served.signedBySecretCa !== 'signed') {
+      add(
+        check,
+        'pods',
+        'critical',
+        `Pod ${namespace}/${pod.name}`,
+        `the certificate it serves (serial ${served.serialNumber}) does not chain to the Secret's ca.crt (${served.signedBySecretCa}): clients that trust ca.crt refuse it`,
+        pod.served === 'stale' ? `${rotate} --restart-only --stale-only` : rotate,
+      );
+    }
+    if (served && Date.parse(served.notAfter) <= options.now.getTime() && pod.served === 'current') {
+      add(
+        check,
+        'pods',
+        'critical',
+        `Pod ${namespace}/${pod.name}`,
+        `the certificate it serves expired at ${served.notAfter}`,
+        rotate,
+      );
+    }
+    if (served) {
+      const hosts = [`${name}.${namespace}.svc`, probeHost(check, pod.name)];
+      const uncovered = hosts.filter((host) => !coversHost(served.dnsNames, host));
+      if (uncovered.length && pod.served === 'current') {
+        add(
+          check,
+          'pods',
+          'critical',
+          `Pod ${namespace}/${pod.name}`,
+          `the certificate it serves does not cover ${uncovered.join(', ')}`,
+          "clients verifying the hostname will fail: remove custom dnsNames that replace KubeDB's, then rotate",
+        );
+      }
+    }
+    if (probe.legacyTls === 'accepted') {
+      add(
+        check,
+        'pods',
+        'warning',
+        `Pod ${namespace}/${pod.name}`,
+        'the server still accepts TLS 1.0/1.1, which are deprecated (RFC 8996)',
+        "restrict the server's tls_version to TLSv1.2,TLSv1.3",
+      );
+    }
+    const wireMessages: Partial<Record<ProbeResult, [Finding['severity'], string, string]>> = {
+      'no-tls': [
+        'critical',
+        'does not offer TLS on its MySQL port although spec.tls is set (it started without the certificates?)',
+        `${rotate} --restart-only`,
+      ],
+      refused: [
+        'critical',
+        `refused the connection on port ${databasePort}`,
+        `kubectl logs ${pod.name} -n ${namespace}`,
+      ],
+      'handshake-failed': [
+        'critical',
+        'the TLS handshake failed',
+        `kubectl logs ${pod.name} -n ${namespace}`,
+      ],
+      'server-error': [
+        'critical',
+        'answered with an error instead of a greeting',
+        `kubectl logs ${pod.name} -n ${namespace}`,
+      ],
+      timeout: [
+        'critical',
+        'did not answer in time',
+        `check the pod (kubectl describe pod ${pod.name} -n ${namespace}), or raise --probe-timeout`,
+      ],
+      error: ['warning', 'could not be probed', 'run again with -v 6 to see the port-forward request'],
+    };
+    const wire = wireMessages[probe.result];
+    if (wire) {
+      add(
+        check,
+        'pods',
+        wire[0],
+        `Pod ${namespace}/${pod.name}`,
+        `${wire[1]}: ${probe.message ?? ''}`.replace(/: $/, ''),
+        wire[2],
+      );
+    }
+  }
+  const notProbed = pods.pods.filter(
+    (pod) => pod.probe && ['forbidden', 'not-running'].includes(pod.probe.result),
+  );
+  for (const pod of notProbed) {
+    add(
+      check,
+      'pods',
+      'info',
+      `Pod ${namespace}/${pod.name}`,
+      `not probed: ${pod.probe?.result === 'forbidden' ? 'forbidden (pods/portforward; see the probe role in docs/rbac.yaml)' : pod.probe?.message}`,
+    );
+  }
+  // Where the wire could not be read, the start time is the best evidence there is.
+  const guessed = latestIssue
+    ? pods.pods.filter((pod) =>
+        pod.served === 'not-probed' || pod.served === 'failed'
+          ? pod.startedAt !== undefined && Date.parse(pod.startedAt) < Date.parse(latestIssue)
+          : false,
+      )
+    : [];
+  if (guessed.length) {
+    const why = guessed.some((pod) => pod.probe)
+      ? ' (not proven on the wire: the probe could not read it)'
+      : '';
+    add(
+      check,
+      'pods',
+      'warning',
+      object,
+      `${guessed.map((pod) => pod.name).join(', ')} started before the current certificate was issued (${latestIssue}) and may serve the old one${why}`,
+      `${rotate} --restart-only`,
+    );
+  }
+  return [...stale, ...guessed].map((pod) => pod.name);
+}
+
+/** The pod's own DNS name under the database's governing Service. */
+function probeHost(check: Check, pod: string): string {
+  return `${pod}.${governingServiceName(check.name)}.${check.namespace}.svc`;
 }
 
 /**
  * A pod loads its certificates when its containers start (after the Secret volume is mounted), so
  * compare the earliest container start, falling back to the pod's start time.
  */
-function startedBefore(pod: Pod, issued: string): boolean {
+function containersStarted(pod: Pod): string | undefined {
   const starts = (pod.status?.containerStatuses ?? [])
     .map((container) => container.state?.running?.startedAt)
     .filter((at): at is string => Boolean(at));
-  const started = starts.sort()[0] ?? pod.status?.startTime;
-  return started !== undefined && Date.parse(started) < Date.parse(issued);
+  return starts.sort()[0] ?? pod.status?.startTime;
 }
 
 function podsOf(pods: Pod[], petSet: PetSet): Pod[] {

@@ -8,7 +8,9 @@ import { ApiError } from '../errors.ts';
 import type { KubeClient, ListOptions } from '../kube/client.ts';
 import type { KubeObject } from '../kube/objects.ts';
 import { Resources, type ResourceType } from '../kube/resources.ts';
+import { governingServiceName, tlsCertificates } from '../kubedb/naming.ts';
 import type { Certificate, Issuer, OpsRequest, PetSet, Pod, Secret, Singlestore } from '../kubedb/types.ts';
+import { type PodProbe, type ProbeOptions, type ProbeTarget, probePods } from './probe.ts';
 import { inspectTlsData, type SecretFacts } from './x509.ts';
 
 export type Listed<T> =
@@ -59,12 +61,23 @@ export interface Snapshot {
   issuers: Listed<Issuer>;
   clusterIssuers: Listed<Issuer>;
   opsRequests: Listed<OpsRequest>;
+  /** What each pod of the selected databases serves on the wire; undefined when not probed. */
+  wire?: PodProbe[];
+}
+
+export interface GatherOptions {
+  /** Probe every pod of the selected databases through a port-forward; omit to skip. */
+  probe?: ProbeOptions;
 }
 
 const kubedbSelector = 'app.kubernetes.io/name=singlestores.kubedb.com';
 const notServed = { ok: false, reason: 'not-served', message: 'not served by the API server' } as const;
 
-export async function gather(client: KubeClient, scope: Scope): Promise<Snapshot> {
+export async function gather(
+  client: KubeClient,
+  scope: Scope,
+  options: GatherOptions = {},
+): Promise<Snapshot> {
   const namespace = scope.namespace;
   const [certManagerServed, opsRequestsServed] = await Promise.all([
     client.serves(Resources.certificate),
@@ -95,9 +108,7 @@ export async function gather(client: KubeClient, scope: Scope): Promise<Snapshot
       namespace,
       fieldSelector: 'involvedObject.kind=Certificate',
     }),
-    listed<Secret>(client, Resources.secret, { namespace, fieldSelector: 'type=kubernetes.io/tls' }).then(
-      summarizeSecrets,
-    ),
+    listed<Secret>(client, Resources.secret, { namespace, fieldSelector: 'type=kubernetes.io/tls' }),
     listed<PetSet>(client, Resources.petset, { namespace, labelSelector: kubedbSelector }),
     listed<Pod>(client, Resources.pod, { namespace, labelSelector: kubedbSelector }),
     certManager<Issuer>(Resources.issuer),
@@ -106,6 +117,9 @@ export async function gather(client: KubeClient, scope: Scope): Promise<Snapshot
       ? listed<OpsRequest>(client, Resources.opsRequest, { namespace })
       : Promise.resolve(notServed),
   ]);
+  const wire = options.probe
+    ? await probePods(client, probeTargets(singlestores, pods, secrets), options.probe)
+    : undefined;
   return {
     scope,
     certManagerServed,
@@ -114,13 +128,66 @@ export async function gather(client: KubeClient, scope: Scope): Promise<Snapshot
     certificates,
     certificateRequests,
     certificateEvents,
-    secrets,
+    secrets: summarizeSecrets(secrets),
     petSets,
     pods,
     issuers,
     clusterIssuers,
     opsRequests,
+    ...(wire ? { wire } : {}),
   };
+}
+
+/**
+ * Every pod of the selected TLS databases, with what the probe needs from their Secrets: the server
+ * Secret's ca.crt to check the served chain, and the client certificate to present. The key stays
+ * in memory for the handshake and is dropped with the targets.
+ */
+function probeTargets(
+  singlestores: Listed<Singlestore>,
+  pods: Listed<Pod>,
+  secrets: Listed<Secret>,
+): ProbeTarget[] {
+  if (!singlestores.ok || !pods.ok) return [];
+  const secretData = new Map(
+    (secrets.ok ? secrets.items : []).map((secret) => [
+      `${secret.metadata.namespace}/${secret.metadata.name}`,
+      secret.data ?? {},
+    ]),
+  );
+  return singlestores.items.flatMap((db) => {
+    if (!db.spec?.tls?.issuerRef) return [];
+    const namespace = db.metadata.namespace ?? '';
+    const name = db.metadata.name;
+    const expected = tlsCertificates(name, db.spec?.tls?.certificates);
+    const dataOf = (alias: string) => {
+      const secret = expected.find((entry) => entry.alias === alias)?.secret;
+      return secret ? secretData.get(`${namespace}/${secret}`) : undefined;
+    };
+    const server = dataOf('server');
+    const client = dataOf('client');
+    const caPem = decode(server?.['ca.crt']);
+    const cert = decode(client?.['tls.crt']);
+    const key = decode(client?.['tls.key']);
+    return pods.items
+      .filter(
+        (pod) =>
+          pod.metadata.namespace === namespace &&
+          pod.metadata.labels?.['app.kubernetes.io/instance'] === name,
+      )
+      .map((pod) => ({
+        namespace,
+        pod: pod.metadata.name,
+        phase: pod.metadata.deletionTimestamp ? 'Terminating' : pod.status?.phase,
+        servername: `${pod.metadata.name}.${governingServiceName(name)}.${namespace}.svc`,
+        ...(caPem ? { caPem } : {}),
+        ...(cert && key ? { clientCertificate: { cert, key } } : {}),
+      }));
+  });
+}
+
+function decode(value: string | undefined): string | undefined {
+  return value === undefined ? undefined : Buffer.from(value, 'base64').toString('utf8');
 }
 
 async function listed<T extends KubeObject>(
@@ -146,8 +213,7 @@ function summarizeSecrets(secrets: Listed<Secret>): Listed<SecretSummary> {
     ok: true,
     items: secrets.items.map((secret) => {
       const data = secret.data ?? {};
-      const decoded = (key: string) =>
-        data[key] === undefined ? undefined : Buffer.from(data[key] as string, 'base64').toString('utf8');
+      const decoded = (key: string) => decode(data[key]);
       return {
         name: secret.metadata.name,
         namespace: secret.metadata.namespace ?? '',

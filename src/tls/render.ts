@@ -5,7 +5,7 @@
  */
 import { type DataFormat, renderData } from '../output/formats.ts';
 import { formatTable } from '../output/table.ts';
-import type { DatabaseReport, Finding, StatusReport } from './report.ts';
+import type { DatabaseReport, Finding, PodReport, StatusReport } from './report.ts';
 
 export type StatusFormat = 'table' | 'wide' | 'detail' | DataFormat;
 
@@ -27,6 +27,7 @@ function renderTable(report: StatusReport, wide: boolean): string {
     'CERTS',
     'EXPIRES',
     'ROLLOUT',
+    'SERVED',
     ...(wide ? ['PHASE', 'PODS', 'STALE-PODS', 'LAST-OPS'] : []),
     'STATUS',
     'FINDING',
@@ -39,6 +40,7 @@ function renderTable(report: StatusReport, wide: boolean): string {
     certificatesCell(db),
     expiryCell(db),
     rolloutCell(db),
+    servedCell(db),
     ...(wide
       ? [
           db.phase,
@@ -84,6 +86,18 @@ function rolloutCell(db: DatabaseReport): string {
   return db.petSets.every((petSet) => petSet.rolledOut) ? 'done' : 'in progress';
 }
 
+/** "3/3 current", "1/3 stale", "0/3 failed", or "-" where no pod was probed. */
+export function servedCell(db: DatabaseReport): string {
+  const served = db.served;
+  if (!served) return '-';
+  if (served.stale) return `${served.stale}/${served.pods} stale`;
+  if (served.failed || served.noTls) {
+    const bad = served.failed + served.noTls;
+    return `${bad}/${served.pods} ${served.noTls && !served.failed ? 'no-tls' : 'failed'}`;
+  }
+  return `${served.current}/${served.pods} current`;
+}
+
 function podsCell(db: DatabaseReport): string {
   if (db.petSets.length === 0) return '-';
   const ready = db.petSets.reduce((sum, petSet) => sum + (petSet.readyReplicas ?? 0), 0);
@@ -105,6 +119,31 @@ function notCheckedText(error: string | undefined): string {
   return error && /forbidden/.test(error)
     ? 'not checked: forbidden'
     : `not checked: ${error ?? 'unreadable'}`;
+}
+
+/** What one pod serves, in a line: the wire's verdict, or why there is none. */
+function podLine(pod: PodReport): string {
+  const probe = pod.probe;
+  const started = pod.startedAt ? `started ${pod.startedAt}` : 'start time unknown';
+  if (!probe) return `${started}; not probed (--probe=false)`;
+  if (probe.result !== 'tls') {
+    const label = pod.served === 'not-probed' ? 'not probed' : probe.result.toUpperCase();
+    return `${label}: ${probe.message ?? probe.result}; ${started}`;
+  }
+  const served = probe.served;
+  const what = served
+    ? `serial ${served.serialNumber}, notAfter ${served.notAfter}${served.signedBySecretCa === 'signed' ? '' : `, ca.crt: ${served.signedBySecretCa}`}`
+    : 'no certificate';
+  const client = probe.clientCertificate;
+  const clientText = !client
+    ? ''
+    : client.requested === null
+      ? ', client certificate request not visible (TLS 1.3 only)'
+      : client.requested
+        ? `, asks for a client certificate${client.presented ? ' (ours accepted at the TLS layer; login not attempted)' : ''}`
+        : ', asks for no client certificate';
+  const legacy = probe.legacyTls === 'accepted' ? ', ACCEPTS TLS 1.0/1.1' : '';
+  return `${pod.served.toUpperCase()} ${what}; ${probe.protocol} ${probe.cipher}${clientText}${legacy}`;
 }
 
 function renderDetail(report: StatusReport): string {
@@ -173,8 +212,7 @@ function databaseDetail(db: DatabaseReport): string[] {
       lines.push(
         `  ${petSet.name}: ${petSet.readyReplicas}/${petSet.replicas} ready, ${petSet.updatedReplicas}/${petSet.replicas} updated, rollout ${petSet.rolledOut ? 'done' : 'in progress'}, ${petSet.mountsTlsSecrets ? 'mounts the TLS Secrets' : 'does NOT mount the TLS Secrets'}`,
       );
-      if (petSet.stalePods?.length)
-        lines.push(`    Pods older than the certificate: ${petSet.stalePods.join(', ')}`);
+      for (const pod of petSet.pods ?? []) lines.push(`    ${pod.name}: ${podLine(pod)}`);
     }
   }
   if (db.opsRequests.length) {

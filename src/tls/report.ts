@@ -3,6 +3,8 @@
  * contract for scripts (README "tls status JSON"): fields may be added in a minor version, never
  * renamed or removed without bumping `apiVersion`.
  */
+import type { PodProbe } from './probe.ts';
+
 export const reportApiVersion = 'singlestore.tls.kubedb.com/v1';
 
 export type Severity = 'critical' | 'warning' | 'info';
@@ -81,6 +83,21 @@ export interface CertificateReport {
   secret: SecretReport;
 }
 
+/**
+ * What a pod serves, proven on the wire when the probe ran: `current` (the Secret's certificate),
+ * `stale` (another one, usually the one before a renewal), `no-tls`, `failed` (refused, no answer,
+ * handshake failure), or `not-probed` (probe off, forbidden, pod not running).
+ */
+export type Served = 'current' | 'stale' | 'no-tls' | 'failed' | 'not-probed';
+
+export interface PodReport {
+  name: string;
+  /** When its containers started; compared with the certificate only where the wire was not read. */
+  startedAt?: string;
+  served: Served;
+  probe?: PodProbe;
+}
+
 export interface PetSetReport {
   name: string;
   state: 'present' | 'missing' | 'not-checked';
@@ -93,8 +110,9 @@ export interface PetSetReport {
   currentRevision?: string;
   updateRevision?: string;
   rolledOut?: boolean;
-  /** Pods started before the certificate they serve was issued. */
+  /** Pods that serve an older certificate than the Secret's (probed), or started before it was issued (not probed). */
   stalePods?: string[];
+  pods?: PodReport[];
 }
 
 export interface OpsRequestReport {
@@ -116,6 +134,8 @@ export interface DatabaseReport {
   opsRequests: OpsRequestReport[];
   /** Ordered along the TLS path: findings[0] is the first broken step. */
   findings: Finding[];
+  /** Counts over the database's pods of what they serve; absent when no pod was probed. */
+  served?: { pods: number; current: number; stale: number; noTls: number; failed: number; notProbed: number };
   /** Earliest notAfter of the certificates in the Secrets, and its days left. */
   earliestExpiry?: { notAfter: string; daysLeft: number };
 }

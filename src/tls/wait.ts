@@ -10,7 +10,7 @@ import { findCondition, type KubeObject } from '../kube/objects.ts';
 import { observe } from '../kube/observe.ts';
 import { Resources, type ResourceType } from '../kube/resources.ts';
 import { mountedSecrets, rolledOut } from '../kubedb/petset.ts';
-import type { Certificate, OpsRequest, PetSet, Secret } from '../kubedb/types.ts';
+import type { Certificate, OpsRequest, PetSet, Pod, Secret } from '../kubedb/types.ts';
 import type { Progress } from '../output/progress.ts';
 import { formatDuration } from '../util/duration.ts';
 import { inspectTlsData } from './x509.ts';
@@ -260,4 +260,23 @@ export function rolloutStep(namespace: string, names: string[], secrets: string[
 
 export function deadlineFrom(timeoutMs: number): { deadline: number; timeoutText: string } {
   return { deadline: performance.now() + timeoutMs, timeoutText: formatDuration(timeoutMs) };
+}
+
+/** A deleted pod is back under the same name (a new UID), running and Ready, as its PetSet recreates it. */
+export function podReplacedStep(namespace: string, name: string, oldUid: string): WaitStep<Pod> {
+  return {
+    title: `pod ${name} replaced`,
+    type: Resources.pod,
+    select: { namespace, fieldSelector: `metadata.name=${name}` },
+    evaluate: ([pod]) => {
+      if (!pod || pod.metadata.uid === oldUid) return { done: false, detail: `${name} not replaced yet` };
+      const ready = findCondition(pod.status?.conditions, 'Ready')?.status === 'True';
+      if (pod.status?.phase !== 'Running' || !ready || pod.metadata.deletionTimestamp)
+        return {
+          done: false,
+          detail: `${name} is ${pod.status?.phase ?? 'Pending'}${ready ? '' : ', not Ready'}`,
+        };
+      return { done: true, detail: `${name} running and Ready` };
+    },
+  };
 }

@@ -57,13 +57,13 @@ export function inspectTlsData(data: {
     return { parseError: why, signedByCa: 'unreadable', key: 'unreadable' };
   }
   return {
-    certificate: facts(leaf, chain.length),
+    certificate: certificateFacts(leaf, chain.length),
     signedByCa: checkCa(leaf, chain.slice(1), data['ca.crt']),
     key: checkKey(leaf, data['tls.key']),
   };
 }
 
-function facts(leaf: X509Certificate, chainLength: number): CertificateFacts {
+export function certificateFacts(leaf: X509Certificate, chainLength: number): CertificateFacts {
   const names = parseSubjectAltName(leaf.subjectAltName ?? '');
   return {
     subject: leaf.subject.replace(/\n/g, ', '),
@@ -78,8 +78,8 @@ function facts(leaf: X509Certificate, chainLength: number): CertificateFacts {
   };
 }
 
-/** Signed by ca.crt directly, or through intermediates shipped in tls.crt. */
-function checkCa(
+/** Signed by ca.crt directly, or through intermediates shipped in tls.crt (or sent by a server). */
+export function checkCa(
   leaf: X509Certificate,
   intermediates: X509Certificate[],
   caPem: string | undefined,

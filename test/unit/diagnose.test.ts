@@ -420,8 +420,11 @@ test('the report keeps its documented shape', () => {
 test('the table: kubectl look, one row per database', () => {
   const text = renderers.table(diagnose(healthySnapshot(), options));
   const [header, row] = text.split('\n');
-  assert.equal(header, 'NAME   TLS       ISSUER               CERTS   EXPIRES   ROLLOUT   STATUS   FINDING');
-  assert.equal(row, 'sdb    enabled   sdb-issuer (Ready)   2/2     80d       done      OK       -');
+  assert.equal(
+    header,
+    'NAME   TLS       ISSUER               CERTS   EXPIRES   ROLLOUT   SERVED   STATUS   FINDING',
+  );
+  assert.equal(row, 'sdb    enabled   sdb-issuer (Ready)   2/2     80d       done      -        OK       -');
   assert.ok(text.split('\n').every((line) => line === line.trimEnd()));
 });
 

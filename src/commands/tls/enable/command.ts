@@ -1,7 +1,14 @@
 import { isIP } from 'node:net';
 import type { CommandDefinition } from '../../../cli/command.ts';
-import { dryRunFlag, outputFlag, type ParsedArgs, progressFlag, progressMode } from '../../../cli/flags.ts';
-import { parseDurationFlag, validateObjectName } from '../../../cli/validate.ts';
+import {
+  dryRunFlag,
+  outputFlag,
+  type ParsedArgs,
+  probeFlags,
+  progressFlag,
+  progressMode,
+} from '../../../cli/flags.ts';
+import { parseDurationFlag, probeSetting, validateObjectName } from '../../../cli/validate.ts';
 import { UsageError } from '../../../errors.ts';
 import type { DryRun } from '../../../kube/client.ts';
 import { parseGoDuration } from '../../../util/duration.ts';
@@ -68,6 +75,7 @@ export const enableCommand: CommandDefinition = {
     },
     { name: 'force', type: 'boolean', describe: 'Go on even if the issuer is not Ready' },
     progressFlag,
+    ...probeFlags,
   ],
   examples: [
     [
@@ -97,6 +105,8 @@ function strings(argv: ParsedArgs, key: string): string[] {
 /** Parse and validate every flag before anything is sent. */
 export function enableOptions(argv: ParsedArgs, isTTY: boolean): Omit<EnableOptions, 'namespace'> {
   const name = validateObjectName(String(argv.name), 'Singlestore name');
+  // --wait ends with a probe of every pod unless --probe=false.
+  const probe = probeSetting(argv, true);
   const issuer = typeof argv.issuer === 'string' ? argv.issuer : '';
   if (!issuer)
     throw new UsageError(
@@ -143,5 +153,6 @@ export function enableOptions(argv: ParsedArgs, isTTY: boolean): Omit<EnableOpti
     overwrite: argv.overwrite === true,
     force: argv.force === true,
     progress: progressMode(argv, isTTY),
+    ...(probe ? { probe } : {}),
   };
 }

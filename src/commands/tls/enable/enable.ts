@@ -44,6 +44,8 @@ export interface EnableOptions {
   overwrite: boolean;
   force: boolean;
   progress: ProgressMode;
+  /** The final check probes every pod within this time; absent: the objects only. */
+  probe?: { timeoutMs: number };
 }
 
 export type EnableDeps = ActionDeps;
@@ -350,7 +352,12 @@ async function waitForTls(
   const verified = await verifyDatabase(
     deps.client,
     { namespace, name },
-    { now: deps.now(), commandName: deps.commandName },
+    {
+      now: deps.now(),
+      commandName: deps.commandName,
+      interrupt: deps.interrupt,
+      ...(options.probe ? { probe: options.probe } : {}),
+    },
     deps.out,
   );
   return verified.code;

@@ -1,6 +1,6 @@
 import type { CommandDefinition } from '../../../cli/command.ts';
-import { dryRunFlag, type ParsedArgs, progressFlag, progressMode } from '../../../cli/flags.ts';
-import { parseDurationFlag, validateObjectName } from '../../../cli/validate.ts';
+import { dryRunFlag, type ParsedArgs, probeFlags, progressFlag, progressMode } from '../../../cli/flags.ts';
+import { parseDurationFlag, probeSetting, validateObjectName } from '../../../cli/validate.ts';
 import { UsageError } from '../../../errors.ts';
 import type { DryRun } from '../../../kube/client.ts';
 import { actionDeps } from '../action-deps.ts';
@@ -47,6 +47,12 @@ export const rotateCommand: CommandDefinition = {
       describe: 'Do not re-issue: roll the pods so they load the certificates already in the Secrets',
     },
     {
+      name: 'stale-only',
+      type: 'boolean',
+      describe:
+        'With --restart-only: restart only the pods the probe sees serving an old certificate, one at a time',
+    },
+    {
       name: 'no-restart',
       type: 'boolean',
       describe: 'Re-issue only; the pods keep the old certificates until they restart',
@@ -76,10 +82,15 @@ export const rotateCommand: CommandDefinition = {
     },
     { name: 'concurrency', type: 'number', describe: 'Databases rotated at once with --all', default: 3 },
     progressFlag,
+    ...probeFlags,
   ],
   examples: [
     ['$0 tls rotate sample-sdb -n demo', 'new certificates, pods restarted, verified'],
     ['$0 tls rotate sample-sdb --restart-only', 'pods reload the certificates already in the Secrets'],
+    [
+      '$0 tls rotate sample-sdb --restart-only --stale-only',
+      'restart only the pods still serving an old certificate',
+    ],
     ['$0 tls rotate --all -A --concurrency 5 -o json', 'every TLS-enabled database, a result each'],
   ],
   run: async (argv, context) => {
@@ -102,6 +113,13 @@ export function rotateOptions(argv: ParsedArgs, isTTY: boolean): Omit<RotateOpti
     throw new UsageError('name a Singlestore, or pass --all (with -A or -l to widen or narrow it)');
   if (argv['restart-only'] === true && argv['no-restart'] === true)
     throw new UsageError('--restart-only cannot be combined with --no-restart');
+  const probe = probeSetting(argv, true);
+  if (argv['stale-only'] === true && argv['restart-only'] !== true)
+    throw new UsageError(
+      '--stale-only goes with --restart-only (it restarts the pods the probe finds stale)',
+    );
+  if (argv['stale-only'] === true && !probe)
+    throw new UsageError('--stale-only needs the probe: it cannot be combined with --probe=false');
   const method = String(argv.method ?? 'auto') as RotateMethod;
   if (argv['no-restart'] === true && method === 'ops-request') {
     throw new UsageError(
@@ -117,6 +135,7 @@ export function rotateOptions(argv: ParsedArgs, isTTY: boolean): Omit<RotateOpti
     ...(labelSelector ? { labelSelector } : {}),
     method,
     restartOnly: argv['restart-only'] === true,
+    staleOnly: argv['stale-only'] === true,
     noRestart: argv['no-restart'] === true,
     restartWith: String(argv['restart-with'] ?? 'auto') as RotateOptions['restartWith'],
     wait: typeof argv.wait === 'boolean' ? argv.wait : name !== undefined,
@@ -125,5 +144,6 @@ export function rotateOptions(argv: ParsedArgs, isTTY: boolean): Omit<RotateOpti
     ...(argv.output === 'json' ? { output: 'json' as const } : {}),
     concurrency,
     progress: progressMode(argv, isTTY),
+    ...(probe ? { probe } : {}),
   };
 }

@@ -20,8 +20,8 @@ import { formatTable } from '../../../output/table.ts';
 import { nextIssuanceAttempt } from '../../../tls/diagnose.ts';
 import { lookupIssuer } from '../../../tls/issuer.ts';
 import { opsRequestBody, ownRequest } from '../../../tls/ops-requests.ts';
-import { newestIssue, restartPetSets } from '../../../tls/restart.ts';
-import { verifyDatabase } from '../../../tls/verify.ts';
+import { newestIssue, restartPetSets, restartStalePods } from '../../../tls/restart.ts';
+import { podsOf, verifyDatabase } from '../../../tls/verify.ts';
 import {
   certificatesStep,
   deadlineFrom,
@@ -45,6 +45,8 @@ export interface RotateOptions {
   labelSelector?: string;
   method: RotateMethod;
   restartOnly: boolean;
+  /** With restartOnly: only the pods the probe sees serving an old certificate, one at a time. */
+  staleOnly: boolean;
   noRestart: boolean;
   /** How pods are restarted: a Restart ops request where served, or the restartedAt annotation. */
   restartWith: 'auto' | 'ops-request' | 'annotation';
@@ -54,6 +56,8 @@ export interface RotateOptions {
   output?: 'json';
   concurrency: number;
   progress: ProgressMode;
+  /** The final check (and --stale-only) probes every pod within this time; absent: objects only. */
+  probe?: { timeoutMs: number };
 }
 
 export type RotateDeps = ActionDeps;
@@ -71,6 +75,8 @@ export interface RotateResult {
     newNotAfter?: string;
   }[];
   restarted: string[];
+  /** What each pod serves after the rotation (on the wire where the probe ran). */
+  served?: { pod: string; served: string; serial?: string }[];
   elapsedSeconds: number;
   health?: string;
   error?: string;
@@ -351,7 +357,25 @@ async function rotateSteps(
   }
 
   const restartedByOps = result.method === 'ops-request';
-  if (!restartedByOps && !options.noRestart) {
+  if (options.staleOnly && options.probe) {
+    result.restarted = await restartStalePods(
+      { namespace, name },
+      {
+        client,
+        probe: options.probe,
+        dryRun: options.dryRun,
+        log,
+        context,
+        now: deps.now,
+        commandName: deps.commandName,
+      },
+    );
+    if (options.dryRun !== 'none') {
+      result.result = 'dry-run';
+      return;
+    }
+    result.result = 'restarted';
+  } else if (!restartedByOps && !options.noRestart) {
     const newest = await newestIssue(client, namespace, secretNames);
     const useOps = options.restartWith === 'ops-request' || (options.restartWith === 'auto' && opsServed);
     if (useOps && !opsServed)
@@ -380,19 +404,44 @@ async function rotateSteps(
   if (options.noRestart)
     log('pods not restarted (--no-restart): they keep serving the old certificates until they restart');
   if (!wait) return;
-  if (!options.noRestart) await waitFor(context, rolloutStep(namespace, petSets, secretNames));
+  if (!options.noRestart && !options.staleOnly)
+    await waitFor(context, rolloutStep(namespace, petSets, secretNames));
   const verified = await verifyDatabase(
     client,
     { namespace, name },
-    { now: deps.now(), commandName: deps.commandName },
+    {
+      now: deps.now(),
+      commandName: deps.commandName,
+      interrupt: deps.interrupt,
+      ...(options.probe ? { probe: options.probe } : {}),
+    },
     options.output || bulk ? () => {} : deps.out,
   );
   result.health = verified.report?.health;
+  result.served = podsOf(verified.report).map((pod) => ({
+    pod: pod.name,
+    served: pod.served,
+    ...(pod.probe?.served ? { serial: pod.probe.served.serialNumber } : {}),
+  }));
   // Only now is the rotation through: an interrupted run leaves the markers for its re-run.
   if (result.method === 'cert-manager') await clearMarkers(client, namespace, certificateNames);
-  const stale = verified.report?.findings.find((finding) => finding.step === 'pods');
-  if (stale && !options.noRestart)
-    throw new CliError(`after the restart, ${stale.message}`, ExitCode.runtime);
+  const oldOnWire = podsOf(verified.report).filter((pod) => pod.served === 'stale');
+  if (options.noRestart) {
+    if (oldOnWire.length)
+      log(
+        `as expected with --no-restart, ${oldOnWire.map((pod) => pod.name).join(', ')} still serve${oldOnWire.length === 1 ? 's' : ''} the old certificate (seen on the wire); to load the new one: ${deps.commandName} tls rotate ${name} -n ${namespace} --restart-only --stale-only`,
+      );
+  } else {
+    const podProblems = (verified.report?.findings ?? []).filter(
+      (finding) => finding.step === 'pods' && finding.severity !== 'info',
+    );
+    const first = podProblems[0];
+    if (first)
+      throw new CliError(
+        `after the restart, ${podProblems.map((finding) => finding.message).join('; ')}${first.hint ? `; next: ${first.hint}` : ''}`,
+        ExitCode.runtime,
+      );
+  }
   result.exitCode = verified.code === 0 || options.noRestart ? ExitCode.ok : ExitCode.findings;
 }
 

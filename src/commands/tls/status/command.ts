@@ -1,6 +1,6 @@
 import type { CommandDefinition } from '../../../cli/command.ts';
-import { outputFlag } from '../../../cli/flags.ts';
-import { parseDurationFlag, validateObjectName } from '../../../cli/validate.ts';
+import { outputFlag, probeFlags } from '../../../cli/flags.ts';
+import { parseDurationFlag, probeSetting, validateObjectName } from '../../../cli/validate.ts';
 import { UsageError } from '../../../errors.ts';
 import type { StatusFormat } from '../../../tls/render.ts';
 import type { StatusOptions } from './status.ts';
@@ -35,10 +35,12 @@ export const statusCommand: CommandDefinition = {
       default: '720h',
     },
     { name: 'require-tls', type: 'boolean', describe: 'Treat a database without TLS as critical' },
+    ...probeFlags,
   ],
   examples: [
     ['$0 tls status sample-sdb -n demo', 'every step of the TLS path of one database, in depth'],
     ['$0 tls status -A', 'one row per database in every namespace; exit 1 if any has a problem'],
+    ['$0 tls status -A --probe', 'also check what every pod serves on the wire (SERVED column)'],
     [
       '$0 tls status -A -o json | jq \'.databases[] | select(.health != "OK")\'',
       'the unhealthy ones, for scripts',
@@ -52,6 +54,7 @@ export const statusCommand: CommandDefinition = {
       client: factory.client,
       out: context.io.out,
       err: context.io.err,
+      interrupt: context.io.signal,
       now: context.now(),
       commandName: context.displayName,
     });
@@ -67,6 +70,7 @@ export function statusOptions(argv: Record<string, unknown>, namespace: string):
   if (name && labelSelector) throw new UsageError('a name cannot be combined with --selector');
   const output = argv.output as (typeof formats)[number] | undefined;
   const format: StatusFormat = output ?? (name ? 'detail' : 'table');
+  const probe = probeSetting(argv, name !== undefined);
   return {
     ...(name ? { name } : {}),
     namespace,
@@ -75,5 +79,7 @@ export function statusOptions(argv: Record<string, unknown>, namespace: string):
     format,
     warnWithinMs: parseDurationFlag('warn-within', String(argv['warn-within'] ?? '720h')),
     requireTls: argv['require-tls'] === true,
+    // One database is probed unless --probe=false; many only with --probe.
+    ...(probe ? { probe } : {}),
   };
 }

@@ -4,6 +4,7 @@ import type { KubeClient } from '../../../kube/client.ts';
 import type { Writer } from '../../../kube/request-log.ts';
 import { diagnose } from '../../../tls/diagnose.ts';
 import { gather } from '../../../tls/gather.ts';
+import { defaultProbeConcurrency } from '../../../tls/probe.ts';
 import { renderers, type StatusFormat } from '../../../tls/render.ts';
 
 export interface StatusOptions {
@@ -14,23 +15,29 @@ export interface StatusOptions {
   format: StatusFormat;
   warnWithinMs: number;
   requireTls: boolean;
+  /** Probe the pods on the wire, each within this time; absent: no probe. */
+  probe?: { timeoutMs: number };
 }
 
 export interface StatusDeps {
   client: KubeClient;
   out: Writer;
   err: Writer;
+  /** Ctrl-C: aborts the probe at once. */
+  interrupt: AbortSignal;
   now: Date;
   commandName: string;
 }
 
 export async function runStatus(options: StatusOptions, deps: StatusDeps): Promise<number> {
   const namespace = options.allNamespaces ? undefined : options.namespace;
-  const snapshot = await gather(deps.client, {
-    namespace,
-    name: options.name,
-    labelSelector: options.labelSelector,
-  });
+  const snapshot = await gather(
+    deps.client,
+    { namespace, name: options.name, labelSelector: options.labelSelector },
+    options.probe
+      ? { probe: { ...options.probe, concurrency: defaultProbeConcurrency, signal: deps.interrupt } }
+      : {},
+  );
   const where = namespace ? `namespace "${namespace}"` : 'any namespace';
   if (!snapshot.singlestores.ok) {
     const { reason, message } = snapshot.singlestores;
