@@ -4,6 +4,8 @@
  * pkg/util/wsstream and k8s.io/kubelet pkg/cri/streaming/portforward/websocket.go). Each forwarded
  * port has two channels, data (0) and error (1); every frame starts with its channel byte, and the
  * first frame the server sends on each channel carries the port number (2 bytes, little endian).
+ * A port listed n times gets n independent connections inside the pod (channels 2i and 2i+1), so
+ * several handshakes cost one WebSocket.
  * The connection is made with the client's own options (server, TLS, credentials, agent), so the
  * forward reaches the pod exactly as every other request of the plugin reaches the API server.
  */
@@ -14,9 +16,6 @@ import { describe as describeAction, type KubeClient } from './client.ts';
 import { Resources, resourcePath } from './resources.ts';
 
 export const portForwardProtocol = 'v4.channel.k8s.io';
-
-const dataChannel = 0;
-const errorChannel = 1;
 
 /** Why a forward could not be opened or broke: forbidden, no such pod, the port refused, or else. */
 export type ForwardFailure = 'forbidden' | 'not-found' | 'refused' | 'error';
@@ -34,18 +33,20 @@ export class PortForwardError extends ApiError {
 export interface ForwardTarget {
   namespace: string;
   pod: string;
-  port: number;
+  /** One connection inside the pod per entry; a port may repeat. */
+  ports: number[];
   /** Aborting closes the forward at once (time limit, Ctrl-C). */
   signal: AbortSignal;
 }
 
 /**
- * Opens the forward; resolves with a duplex stream of the pod port's bytes once the WebSocket is
- * open. Errors the server reports on the port's error channel (a refused connection in the pod)
- * destroy the stream with a PortForwardError.
+ * Opens the forward; resolves with one duplex stream per entry of `ports` once the WebSocket is
+ * open. Errors the server reports on an entry's error channel (a refused connection in the pod)
+ * destroy that stream with a PortForwardError; closing the WebSocket ends them all.
  */
-export async function openPortForward(client: KubeClient, target: ForwardTarget): Promise<Duplex> {
-  const path = `${resourcePath(Resources.pod, { namespace: target.namespace, name: target.pod, subresource: 'portforward' })}?ports=${target.port}`;
+export async function openPortForward(client: KubeClient, target: ForwardTarget): Promise<Duplex[]> {
+  const ports = target.ports.map((port) => `ports=${port}`).join('&');
+  const path = `${resourcePath(Resources.pod, { namespace: target.namespace, name: target.pod, subresource: 'portforward' })}?${ports}`;
   const action = {
     verb: 'get' as const,
     type: Resources.pod,
@@ -54,6 +55,10 @@ export async function openPortForward(client: KubeClient, target: ForwardTarget)
     subresource: 'portforward',
   };
   const options = await client.requestOptions('GET', path);
+  // No Accept header: the kubelet's streaming server (go-restful) answers 406 to `application/json`
+  // on an upgrade, and kubectl sends none.
+  const { Accept: _accept, ...headers } = (options.headers ?? {}) as Record<string, string>;
+  options.headers = headers;
   const base = new URL(client.server);
   const url = `${base.protocol === 'https:' ? 'wss' : 'ws'}://${base.host}${base.pathname.replace(/\/$/, '')}${path}`;
   const started = performance.now();
@@ -65,7 +70,7 @@ export async function openPortForward(client: KubeClient, target: ForwardTarget)
   } as WebSocket.ClientOptions);
   const what = `cannot ${describeAction(action)}`;
 
-  return new Promise<Duplex>((resolve, reject) => {
+  return new Promise<Duplex[]>((resolve, reject) => {
     const abort = () => {
       socket.terminate();
       reject(new PortForwardError(`${what}: aborted`, 'error'));
@@ -89,7 +94,7 @@ export async function openPortForward(client: KubeClient, target: ForwardTarget)
     socket.once('open', () => {
       target.signal.removeEventListener('abort', abort);
       client.logAt(6, `GET ${url} 101 (port-forward) in ${Math.round(performance.now() - started)} ms`);
-      resolve(forwardStream(socket, what, target.signal));
+      resolve(forwardStreams(socket, { what, count: target.ports.length, signal: target.signal }));
     });
   });
 }
@@ -113,29 +118,38 @@ function upgradeError(what: string, status: number, body: string): PortForwardEr
   return new PortForwardError(`${what}: ${status} ${message}`.trim(), 'error', status);
 }
 
-/** The data channel of one port as a Duplex; the error channel ends it with the server's message. */
-function forwardStream(socket: WebSocket, what: string, signal: AbortSignal): Duplex {
+/** Each forwarded connection as a Duplex over its data channel; its error channel ends it. */
+function forwardStreams(
+  socket: WebSocket,
+  settings: { what: string; count: number; signal: AbortSignal },
+): Duplex[] {
+  const { what, signal } = settings;
   const portHeaderSeen = new Set<number>();
-  const stream = new Duplex({
-    read() {},
-    write(chunk: Buffer, _encoding, callback) {
-      if (socket.readyState !== WebSocket.OPEN) {
-        callback(new PortForwardError(`${what}: the forward is closed`, 'error'));
-        return;
-      }
-      socket.send(Buffer.concat([Buffer.from([dataChannel]), chunk]), { binary: true }, callback);
-    },
-    final(callback) {
-      socket.close();
-      callback();
-    },
-    destroy(error, callback) {
-      signal.removeEventListener('abort', onAbort);
-      socket.terminate();
-      callback(error);
-    },
+  let open = settings.count;
+  const streams = Array.from({ length: settings.count }, (_, index) => {
+    const channel = Buffer.from([index * 2]);
+    return new Duplex({
+      read() {},
+      write(chunk: Buffer, _encoding, callback) {
+        if (socket.readyState !== WebSocket.OPEN) {
+          callback(new PortForwardError(`${what}: the forward is closed`, 'error'));
+          return;
+        }
+        socket.send(Buffer.concat([channel, chunk]), { binary: true }, callback);
+      },
+      destroy(error, callback) {
+        // The WebSocket carries every connection: it goes when the last one does.
+        if (--open === 0) {
+          signal.removeEventListener('abort', onAbort);
+          socket.terminate();
+        }
+        callback(error);
+      },
+    });
   });
-  const onAbort = () => stream.destroy(new PortForwardError(`${what}: aborted`, 'error'));
+  const onAbort = () => {
+    for (const stream of streams) stream.destroy(new PortForwardError(`${what}: aborted`, 'error'));
+  };
   signal.addEventListener('abort', onAbort, { once: true });
   socket.on('message', (message: Buffer) => {
     const channel = message[0];
@@ -146,16 +160,22 @@ function forwardStream(socket: WebSocket, what: string, signal: AbortSignal): Du
       portHeaderSeen.add(channel);
       payload = payload.subarray(2);
     }
-    if (payload.length === 0) return;
-    if (channel === dataChannel) stream.push(payload);
-    else if (channel === errorChannel) {
+    const stream = streams[Math.floor(channel / 2)];
+    if (payload.length === 0 || !stream) return;
+    if (channel % 2 === 0) {
+      stream.push(payload);
+    } else {
       // The pod side failed (its port refused the connection, the container is gone): nothing more comes.
       const text = payload.toString('utf8').trim();
       const failure: ForwardFailure = /refused/i.test(text) ? 'refused' : 'error';
       stream.destroy(new PortForwardError(`${what}: ${text}`, failure));
     }
   });
-  socket.on('close', () => stream.push(null));
-  socket.on('error', (error) => stream.destroy(new PortForwardError(`${what}: ${error.message}`, 'error')));
-  return stream;
+  socket.on('close', () => {
+    for (const stream of streams) stream.push(null);
+  });
+  socket.on('error', (error) => {
+    for (const stream of streams) stream.destroy(new PortForwardError(`${what}: ${error.message}`, 'error'));
+  });
+  return streams;
 }

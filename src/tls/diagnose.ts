@@ -683,21 +683,17 @@ function checkServedCertificates(
   const rotate = `${options.commandName} tls rotate ${name} -n ${namespace}`;
   const { object, serverSerial, latestIssue } = pods;
   const stale = pods.pods.filter((pod) => pod.served === 'stale');
-  if (stale.length) {
-    const now = options.now.getTime();
-    const expired = stale.filter((pod) => Date.parse(pod.probe?.served?.notAfter ?? '') <= now);
-    const servedList = stale
-      .map(
-        (pod) =>
-          `${pod.name} (serial ${pod.probe?.served?.serialNumber}, notAfter ${pod.probe?.served?.notAfter})`,
-      )
-      .join(', ');
+  // One finding per certificate served instead of the Secret's: usually the one before a renewal.
+  for (const serial of new Set(stale.map((pod) => pod.probe?.served?.serialNumber))) {
+    const serving = stale.filter((pod) => pod.probe?.served?.serialNumber === serial);
+    const notAfter = serving[0]?.probe?.served?.notAfter ?? '';
+    const expired = Date.parse(notAfter) <= options.now.getTime();
     add(
       check,
       'pods',
-      expired.length ? 'critical' : 'warning',
+      expired ? 'critical' : 'warning',
       object,
-      `${stale.length === 1 ? 'a pod serves' : `${stale.length} pods serve`} another certificate than the Secret's (serial ${serverSerial ?? 'unknown'}), seen on the wire: ${servedList}${expired.length ? `; the one served by ${expired.map((pod) => pod.name).join(', ')} has expired` : ''}`,
+      `${serving.map((pod) => pod.name).join(', ')} serve${serving.length === 1 ? 's' : ''} serial ${serial} (notAfter ${notAfter}${expired ? ', EXPIRED' : ''}), not the Secret's ${serverSerial ?? 'certificate'}: seen on the wire`,
       `${rotate} --restart-only --stale-only`,
     );
   }

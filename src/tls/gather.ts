@@ -85,6 +85,21 @@ export async function gather(
   ]);
   const certManager = <T extends KubeObject>(type: ResourceType, options: ListOptions = {}) =>
     certManagerServed ? listed<T>(client, type, { namespace, ...options }) : Promise.resolve(notServed);
+  const listing = {
+    singlestores: listed<Singlestore>(client, Resources.singlestore, {
+      namespace,
+      labelSelector: scope.labelSelector || undefined,
+      fieldSelector: scope.name ? `metadata.name=${scope.name}` : undefined,
+    }),
+    secrets: listed<Secret>(client, Resources.secret, { namespace, fieldSelector: 'type=kubernetes.io/tls' }),
+    pods: listed<Pod>(client, Resources.pod, { namespace, labelSelector: kubedbSelector }),
+  };
+  // The probe starts as soon as it knows the pods and their Secrets, while the other lists still run.
+  const probing = options.probe
+    ? Promise.all([listing.singlestores, listing.pods, listing.secrets]).then(([dbs, pods, secrets]) =>
+        probePods(client, probeTargets(dbs, pods, secrets), options.probe as ProbeOptions),
+      )
+    : Promise.resolve(undefined);
   const [
     singlestores,
     certificates,
@@ -96,30 +111,25 @@ export async function gather(
     issuers,
     clusterIssuers,
     opsRequests,
+    wire,
   ] = await Promise.all([
-    listed<Singlestore>(client, Resources.singlestore, {
-      namespace,
-      labelSelector: scope.labelSelector || undefined,
-      fieldSelector: scope.name ? `metadata.name=${scope.name}` : undefined,
-    }),
+    listing.singlestores,
     certManager<Certificate>(Resources.certificate),
     certManager<CertificateRequest>(Resources.certificateRequest),
     listed<KubeEvent>(client, Resources.event, {
       namespace,
       fieldSelector: 'involvedObject.kind=Certificate',
     }),
-    listed<Secret>(client, Resources.secret, { namespace, fieldSelector: 'type=kubernetes.io/tls' }),
+    listing.secrets,
     listed<PetSet>(client, Resources.petset, { namespace, labelSelector: kubedbSelector }),
-    listed<Pod>(client, Resources.pod, { namespace, labelSelector: kubedbSelector }),
+    listing.pods,
     certManager<Issuer>(Resources.issuer),
     certManagerServed ? listed<Issuer>(client, Resources.clusterIssuer, {}) : Promise.resolve(notServed),
     opsRequestsServed
       ? listed<OpsRequest>(client, Resources.opsRequest, { namespace })
       : Promise.resolve(notServed),
+    probing,
   ]);
-  const wire = options.probe
-    ? await probePods(client, probeTargets(singlestores, pods, secrets), options.probe)
-    : undefined;
   return {
     scope,
     certManagerServed,

@@ -14,7 +14,7 @@ import type { Duplex } from 'node:stream';
 import { ApiError, InterruptedError } from '../errors.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { openPortForward, PortForwardError } from '../kube/portforward.ts';
-import { type HandshakeOptions, type HandshakeOutcome, mysqlTlsHandshake } from './mysql-wire.ts';
+import { type HandshakeOutcome, mysqlTlsHandshake } from './mysql-wire.ts';
 import { type CaCheck, type CertificateFacts, certificateFacts, checkCa } from './x509.ts';
 
 /** KubeDB's SingleStore pods serve MySQL clients here. */
@@ -123,16 +123,27 @@ export async function probePod(
   }
   const limit = new TimeLimit(options.timeoutMs);
   const signal = AbortSignal.any([options.signal, limit.signal]);
-  const attempt = (handshake: Omit<HandshakeOptions, 'signal'>) =>
-    handshakeThroughForward(client, target, { ...handshake, signal }, limit);
+  const where = { namespace: target.namespace, pod: target.pod };
+  let streams: Duplex[] = [];
   try {
+    // One WebSocket, three connections to the port inside the pod: the handshakes run side by side.
+    streams = await openPortForward(client, {
+      namespace: target.namespace,
+      pod: target.pod,
+      ports: [databasePort, databasePort, databasePort],
+      signal,
+    });
+    limit.step = 'waiting for the MySQL greeting';
+    const [forCurrent, forTls12, forLegacy] = streams as [Duplex, Duplex, Duplex];
     const [main, upToTls12, legacy] = await Promise.allSettled([
-      attempt({
+      mysqlTlsHandshake(forCurrent, {
+        signal,
         servername: target.servername,
         ...(target.clientCertificate ? { clientCertificate: target.clientCertificate } : {}),
       }),
-      attempt({ servername: target.servername, maxVersion: 'TLSv1.2' }),
-      attempt({
+      mysqlTlsHandshake(forTls12, { signal, servername: target.servername, maxVersion: 'TLSv1.2' }),
+      mysqlTlsHandshake(forLegacy, {
+        signal,
         servername: target.servername,
         minVersion: 'TLSv1',
         maxVersion: 'TLSv1.1',
@@ -140,10 +151,13 @@ export async function probePod(
       }),
     ]);
     if (options.signal.aborted) throw new InterruptedError();
-    const where = { namespace: target.namespace, pod: target.pod };
     if (main.status === 'rejected') return { ...where, ...failure(main.reason, limit), elapsedMs: elapsed() };
     return { ...where, ...describeOutcome(main.value, target, upToTls12, legacy), elapsedMs: elapsed() };
+  } catch (error) {
+    if (options.signal.aborted) throw new InterruptedError();
+    return { ...where, ...failure(error, limit), elapsedMs: elapsed() };
   } finally {
+    for (const stream of streams) stream.destroy();
     limit.clear();
   }
 }
@@ -156,7 +170,7 @@ class TimeLimit {
 
   constructor(readonly ms: number) {
     this.timer = setTimeout(
-      () => this.controller.abort(new ProbeTimeout(`no answer within ${ms / 1000}s while ${this.step}`)),
+      () => this.controller.abort(new Error(`no answer within ${ms / 1000}s while ${this.step}`)),
       ms,
     );
   }
@@ -168,35 +182,12 @@ class TimeLimit {
   }
 }
 
-class ProbeTimeout extends Error {}
-
-async function handshakeThroughForward(
-  client: KubeClient,
-  target: ProbeTarget,
-  options: HandshakeOptions,
-  limit: TimeLimit,
-): Promise<HandshakeOutcome> {
-  let stream: Duplex | undefined;
-  try {
-    stream = await openPortForward(client, {
-      namespace: target.namespace,
-      pod: target.pod,
-      port: databasePort,
-      signal: options.signal,
-    });
-    if (limit.step === 'opening the port-forward') limit.step = 'waiting for the MySQL greeting';
-    return await mysqlTlsHandshake(stream, options);
-  } catch (error) {
-    // A time limit or interrupt surfaces as whatever the aborted stream threw: say what it was.
-    if (options.signal.aborted) throw options.signal.reason ?? error;
-    throw error;
-  } finally {
-    stream?.destroy();
-  }
-}
-
 function failure(error: unknown, limit: TimeLimit): Pick<PodProbe, 'result' | 'message'> {
-  if (error instanceof ProbeTimeout) return { result: 'timeout', message: error.message };
+  // Whatever the aborted stream threw, a pod that used up its time did not answer in time.
+  if (limit.signal.aborted) {
+    const reason = limit.signal.reason;
+    return { result: 'timeout', message: reason instanceof Error ? reason.message : String(reason) };
+  }
   if (error instanceof PortForwardError) {
     const result: ProbeResult =
       error.failure === 'forbidden' ? 'forbidden' : error.failure === 'refused' ? 'refused' : 'error';
