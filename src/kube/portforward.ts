@@ -147,6 +147,11 @@ function forwardStreams(
       },
     });
   });
+  for (const stream of streams) {
+    // An error can end a connection after its reader has gone (a time limit fired first): it must not
+    // become an uncaught exception. Readers attach listeners of their own.
+    stream.on('error', () => {});
+  }
   const onAbort = () => {
     for (const stream of streams) stream.destroy(new PortForwardError(`${what}: aborted`, 'error'));
   };
@@ -168,7 +173,7 @@ function forwardStreams(
       // The pod side failed (its port refused the connection, the container is gone): nothing more comes.
       const text = payload.toString('utf8').trim();
       const failure: ForwardFailure = /refused/i.test(text) ? 'refused' : 'error';
-      stream.destroy(new PortForwardError(`${what}: ${text}`, failure));
+      stream.destroy(new PortForwardError(text, failure));
     }
   });
   socket.on('close', () => {

@@ -214,6 +214,7 @@ function tapped(inner: Duplex, observe: (chunk: Buffer) => void): Duplex {
       callback(error);
     },
   });
+  outer.on('error', () => {}); // TLS reports the failure; no uncaught exception after it has.
   inner.on('data', (chunk: Buffer) => {
     observe(chunk);
     if (!outer.push(chunk)) inner.pause();

@@ -211,13 +211,13 @@ function describeOutcome(
     case 'no-tls':
       return {
         result: 'no-tls',
-        message: 'the server greeting does not offer TLS (no CLIENT_SSL capability)',
+        message: 'its greeting lacks the CLIENT_SSL capability',
         serverVersion: outcome.greeting.serverVersion,
       };
     case 'handshake-failed':
       return {
         result: 'handshake-failed',
-        message: `the TLS handshake failed: ${firstLine(outcome.message)}`,
+        message: opensslReason(outcome.message),
         serverVersion: outcome.greeting.serverVersion,
       };
     case 'tls': {
@@ -255,7 +255,8 @@ function servedCertificate(chain: Buffer[], caPem: string | undefined): ServedCe
   return { ...certificateFacts(leaf, chain.length), signedBySecretCa: checkCa(leaf, intermediates, caPem) };
 }
 
-function firstLine(text: string): string {
-  const alert = /alert ([a-z ]+)/i.exec(text)?.[0];
-  return alert ?? text.split('\n')[0] ?? text;
+/** "wrong version number" out of OpenSSL's "C09C...:error:0A00010B:SSL routines:func:wrong version number:file:line:". */
+function opensslReason(text: string): string {
+  const reason = /SSL routines:[^:]*:([^:]+)/.exec(text)?.[1];
+  return (reason ?? text.split('\n')[0] ?? text).trim();
 }
