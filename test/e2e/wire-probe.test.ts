@@ -5,6 +5,7 @@
  * through `kubectl port-forward`, and the client side with Debian's `mariadb` client.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -15,8 +16,10 @@ import type { Pod, Secret } from '../../src/kubedb/types.ts';
 import type { StatusReport } from '../../src/tls/report.ts';
 import {
   adminClient,
+  binary,
   clusterEnv,
   eventually,
+  kubeconfig,
   kubectlApply,
   mariadbLogin,
   namespaceWithIssuer,
@@ -63,12 +66,17 @@ async function secretSerial(name: string): Promise<string> {
 }
 
 async function podsOf(name: string): Promise<Pod[]> {
-  const list = await client.list<Pod>(Resources.pod, { namespace: ns, labelSelector: `app.kubernetes.io/instance=${name}` });
+  const list = await client.list<Pod>(Resources.pod, {
+    namespace: ns,
+    labelSelector: `app.kubernetes.io/instance=${name}`,
+  });
   return list.items.sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
 }
 
 async function podUids(name: string): Promise<Record<string, string>> {
-  return Object.fromEntries((await podsOf(name)).map((pod) => [pod.metadata.name, pod.metadata.uid as string]));
+  return Object.fromEntries(
+    (await podsOf(name)).map((pod) => [pod.metadata.name, pod.metadata.uid as string]),
+  );
 }
 
 /** openssl through kubectl port-forward: the serial the pod serves, independently of the plugin. */
@@ -108,7 +116,11 @@ async function secretFiles(secretName: string): Promise<{ ca: string; cert: stri
     writeFileSync(target, Buffer.from(secret.data?.[key] ?? '', 'base64'), { mode: 0o600 });
     return target;
   };
-  return { ca: write('ca.crt', 'ca.crt'), cert: write('tls.crt', 'tls.crt'), key: write('tls.key', 'tls.key') };
+  return {
+    ca: write('ca.crt', 'ca.crt'),
+    cert: write('tls.crt', 'tls.crt'),
+    key: write('tls.key', 'tls.key'),
+  };
 }
 
 describe('the wire probe', { skip: skipReason }, () => {
@@ -143,7 +155,11 @@ describe('the wire probe', { skip: skipReason }, () => {
     assert.match(probe?.protocol ?? '', /^TLSv1\.[23]$/);
     assert.equal(probe?.served?.signedBySecretCa, 'signed');
     assert.equal(probe?.legacyTls, 'refused');
-    assert.equal(probe?.clientCertificate?.requested, true, 'MariaDB with ssl-ca asks for a client certificate');
+    assert.equal(
+      probe?.clientCertificate?.requested,
+      true,
+      'MariaDB with ssl-ca asks for a client certificate',
+    );
     const text = await plugin(['tls', 'status', 'rotated']);
     assert.equal(text.code, ExitCode.ok, text.stdout);
     assert.match(text.stdout, /rotated-leaf-0: CURRENT serial [0-9a-f]+, notAfter /);
@@ -153,31 +169,51 @@ describe('the wire probe', { skip: skipReason }, () => {
     const oldSerial = await secretSerial('rotated');
     const rotated = await plugin(['tls', 'rotate', 'rotated', '--no-restart', '--method', 'cert-manager']);
     assert.equal(rotated.code, ExitCode.ok, rotated.stdout + rotated.stderr);
-    assert.match(rotated.stdout, /as expected with --no-restart, rotated-aggregator-0, rotated-leaf-0, rotated-leaf-1 still serve the old certificate \(seen on the wire\)/);
+    assert.match(
+      rotated.stdout,
+      /as expected with --no-restart, rotated-aggregator-0, rotated-leaf-0, rotated-leaf-1 still serve the old certificate \(seen on the wire\)/,
+    );
     const newSerial = await secretSerial('rotated');
     assert.notEqual(newSerial, oldSerial);
 
     const status = await plugin(['tls', 'status', 'rotated']);
     assert.equal(status.code, ExitCode.findings, status.stdout);
-    assert.match(status.stdout, new RegExp(`rotated-aggregator-0 serves serial ${oldSerial} .*not the Secret's ${newSerial}: seen on the wire`));
+    assert.match(
+      status.stdout,
+      new RegExp(
+        `rotated-aggregator-0 serves serial ${oldSerial} .*not the Secret's ${newSerial}: seen on the wire`,
+      ),
+    );
     assert.match(status.stdout, new RegExp(`rotated-leaf-0, rotated-leaf-1 serve serial ${oldSerial} `));
     assert.match(status.stdout, /--restart-only --stale-only/);
-    for (const [pod, entry] of await servedByPod('rotated')) assert.deepEqual(entry, { served: 'stale', serial: oldSerial }, pod);
+    for (const [pod, entry] of await servedByPod('rotated'))
+      assert.deepEqual(entry, { served: 'stale', serial: oldSerial }, pod);
     assert.equal(await opensslSerial('rotated-aggregator-0'), oldSerial);
 
     // Restart one pod by hand: exactly that one serves the new certificate.
     const before = await podUids('rotated');
     await client.delete(Resources.pod, ns, 'rotated-leaf-1');
-    await eventually('rotated-leaf-1 replaced and CURRENT', async () => {
-      const served = await servedByPod('rotated');
-      return served.get('rotated-leaf-1')?.served === 'current' ? true : undefined;
-    }, 120_000);
+    await eventually(
+      'rotated-leaf-1 replaced and CURRENT',
+      async () => {
+        const served = await servedByPod('rotated');
+        return served.get('rotated-leaf-1')?.served === 'current' ? true : undefined;
+      },
+      120_000,
+    );
     const served = await servedByPod('rotated');
     assert.equal(served.get('rotated-aggregator-0')?.served, 'stale');
     assert.equal(served.get('rotated-leaf-0')?.served, 'stale');
     assert.equal(await opensslSerial('rotated-leaf-1'), newSerial);
     const { report: table } = await report('rotated');
-    assert.deepEqual(table.databases[0]?.served, { pods: 3, current: 1, stale: 2, noTls: 0, failed: 0, notProbed: 0 });
+    assert.deepEqual(table.databases[0]?.served, {
+      pods: 3,
+      current: 1,
+      stale: 2,
+      noTls: 0,
+      failed: 0,
+      notProbed: 0,
+    });
     const listing = await plugin(['tls', 'status', '--probe']);
     assert.match(listing.stdout, /^rotated .* 2\/3 stale /m);
 
@@ -192,7 +228,8 @@ describe('the wire probe', { skip: skipReason }, () => {
     assert.equal(after['rotated-leaf-1'], midway['rotated-leaf-1'], 'the current pod was left alone');
     assert.notEqual(after['rotated-aggregator-0'], before['rotated-aggregator-0']);
     assert.notEqual(after['rotated-leaf-0'], before['rotated-leaf-0']);
-    for (const [pod, entry] of await servedByPod('rotated')) assert.deepEqual(entry, { served: 'current', serial: newSerial }, pod);
+    for (const [pod, entry] of await servedByPod('rotated'))
+      assert.deepEqual(entry, { served: 'current', serial: newSerial }, pod);
     // Nothing left to do: a second run restarts nothing.
     const again = await plugin(['tls', 'rotate', 'rotated', '--restart-only', '--stale-only']);
     assert.equal(again.code, ExitCode.ok, again.stderr);
@@ -228,7 +265,11 @@ describe('the wire probe', { skip: skipReason }, () => {
       const wrongCa = await login({ ca: unrelated, cert: clientCert.cert, key: clientCert.key });
       assert.notEqual(wrongCa.code, 0, 'a CA the served certificate does not chain to is refused');
       const withoutCertificate = await login({ ca: server.ca });
-      assert.notEqual(withoutCertificate.code, 0, 'REQUIRE X509 refuses a login without a client certificate');
+      assert.notEqual(
+        withoutCertificate.code,
+        0,
+        'REQUIRE X509 refuses a login without a client certificate',
+      );
     } finally {
       forward.close();
     }
@@ -244,7 +285,15 @@ describe('the wire probe', { skip: skipReason }, () => {
       type: 'kubernetes.io/tls',
       data: secret.data,
     } as Secret);
-    const rotated = await plugin(['tls', 'rotate', 'pinned', '--method', 'cert-manager', '--restart-with', 'annotation']);
+    const rotated = await plugin([
+      'tls',
+      'rotate',
+      'pinned',
+      '--method',
+      'cert-manager',
+      '--restart-with',
+      'annotation',
+    ]);
     assert.equal(rotated.code, ExitCode.ok, rotated.stdout + rotated.stderr);
     const newSerial = await secretSerial('pinned');
     // The pod started after the new certificate was issued, but serves the old one.
@@ -270,39 +319,85 @@ describe('the wire probe', { skip: skipReason }, () => {
     ];
     for (const [mode, message] of cases) {
       await annotatePod('faults-leaf-0', wireAnnotation, mode);
-      const status = await eventually(`faults-leaf-0 in mode ${mode}`, async () => {
-        const result = await plugin(['tls', 'status', 'faults', '--probe-timeout', '3s']);
-        return message.test(result.stdout) ? result : undefined;
-      }, 60_000);
+      const status = await eventually(
+        `faults-leaf-0 in mode ${mode}`,
+        async () => {
+          const result = await plugin(['tls', 'status', 'faults', '--probe-timeout', '3s']);
+          return message.test(result.stdout) ? result : undefined;
+        },
+        60_000,
+      );
       assert.equal(status.code, ExitCode.findings, mode);
       assert.match(status.stdout, /CRITICAL/, mode);
     }
     await annotatePod('faults-leaf-0', wireAnnotation, 'blackhole');
-    await eventually('faults-leaf-0 black hole', async () => {
-      const result = await plugin(['tls', 'status', 'faults', '--probe-timeout', '2s']);
-      return /faults-leaf-0.*did not answer in time: no answer within 2s/.test(result.stdout) ? true : undefined;
-    }, 60_000);
+    await eventually(
+      'faults-leaf-0 black hole',
+      async () => {
+        const result = await plugin(['tls', 'status', 'faults', '--probe-timeout', '2s']);
+        return /faults-leaf-0.*did not answer in time: no answer within 2s/.test(result.stdout)
+          ? true
+          : undefined;
+      },
+      60_000,
+    );
     const started = performance.now();
     const timed = await plugin(['tls', 'status', 'faults', '--probe-timeout', '2s', '-o', 'json']);
     const elapsed = performance.now() - started;
     assert.ok(elapsed < 6_000, `one stuck pod stalls nothing: ${Math.round(elapsed)} ms`);
-    const pods = (JSON.parse(timed.stdout) as StatusReport).databases[0]?.petSets.flatMap((p) => p.pods ?? []);
+    const pods = (JSON.parse(timed.stdout) as StatusReport).databases[0]?.petSets.flatMap(
+      (p) => p.pods ?? [],
+    );
     assert.equal(pods?.find((pod) => pod.name === 'faults-leaf-0')?.probe?.result, 'timeout');
-    assert.equal(pods?.find((pod) => pod.name === 'faults-leaf-1')?.served, 'current', 'the other pods are still probed');
+    assert.equal(
+      pods?.find((pod) => pod.name === 'faults-leaf-1')?.served,
+      'current',
+      'the other pods are still probed',
+    );
+    // Ctrl-C while a probe waits on the black hole: exit 130 at once, not at the time limit.
+    const child = spawn(
+      binary,
+      ['tls', 'status', 'faults', '-n', ns, '--context', 'admin', '--probe-timeout', '60s'],
+      {
+        env: { ...process.env, KUBECONFIG: kubeconfig },
+      },
+    );
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    const interrupted = performance.now();
+    child.kill('SIGINT');
+    assert.equal(await exited, ExitCode.interrupted);
+    assert.ok(performance.now() - interrupted < 1500, 'the probe stops at once on Ctrl-C');
 
     await annotatePod('faults-leaf-0', wireAnnotation, 'legacy-tls');
-    await eventually('faults-leaf-0 accepts TLS 1.0/1.1', async () => {
-      const result = await plugin(['tls', 'status', 'faults']);
-      return /faults-leaf-0.*still accepts TLS 1.0\/1.1/.test(result.stdout) ? true : undefined;
-    }, 60_000);
+    await eventually(
+      'faults-leaf-0 accepts TLS 1.0/1.1',
+      async () => {
+        const result = await plugin(['tls', 'status', 'faults']);
+        return /faults-leaf-0.*still accepts TLS 1.0\/1.1/.test(result.stdout) ? true : undefined;
+      },
+      60_000,
+    );
     await annotatePod('faults-leaf-0', wireAnnotation, null);
     await healthy('faults');
 
     // A pod that is not running is not probed: said, and informational.
-    await client.patch(Resources.pod, ns, 'faults-leaf-1', { status: { phase: 'Pending' } }, { subresource: 'status' });
+    await client.patch(
+      Resources.pod,
+      ns,
+      'faults-leaf-1',
+      { status: { phase: 'Pending' } },
+      { subresource: 'status' },
+    );
     const pending = await plugin(['tls', 'status', 'faults']);
     assert.match(pending.stdout, /faults-leaf-1: not probed: the pod is Pending, not Running/);
-    await client.patch(Resources.pod, ns, 'faults-leaf-1', { status: { phase: 'Running' } }, { subresource: 'status' });
+    await client.patch(
+      Resources.pod,
+      ns,
+      'faults-leaf-1',
+      { status: { phase: 'Running' } },
+      { subresource: 'status' },
+    );
   });
 
   test('without pods/portforward: "not probed: forbidden", and exit 0 for a healthy database', async () => {
