@@ -36,3 +36,16 @@ export function probeSetting(
   if (timeoutMs <= 0) throw new UsageError('--probe-timeout: must be more than 0');
   return on ? { timeoutMs } : undefined;
 }
+
+/** A certificate lifetime: a Go duration of at least 1h (cert-manager's minimum). */
+export function validateCertificateDuration(flag: string, value: string): string {
+  let ms: number;
+  try {
+    ms = parseGoDuration(value);
+  } catch (error) {
+    throw new UsageError(`--${flag}: ${(error as Error).message}`);
+  }
+  if (ms < 3_600_000)
+    throw new UsageError(`--${flag}: ${value} is too short; cert-manager requires at least 1h`);
+  return value;
+}

@@ -16,11 +16,13 @@ import type {
   Pod,
   Singlestore,
 } from '../kubedb/types.ts';
+import { clientCertificateComponent, userOf } from './client-certs.ts';
 import type { CertificateRequest, KubeEvent, Listed, Snapshot } from './gather.ts';
 import { issuerReadiness } from './issuer.ts';
 import { databasePort, type ProbeResult } from './probe.ts';
 import {
   type CertificateReport,
+  type ClientCertificateReport,
   type DatabaseReport,
   type Finding,
   healthOf,
@@ -143,6 +145,8 @@ function diagnoseDatabase(db: Singlestore, snapshot: Snapshot, options: Diagnose
     }
     report.tls.issuer = checkIssuer(check, tls.issuerRef);
     report.certificates = certificateSpecs(db).map((spec) => checkCertificate(check, spec));
+    const clientCertificates = checkClientCertificates(check);
+    if (clientCertificates.length) report.clientCertificates = clientCertificates;
     report.petSets = checkPetSets(check, report.certificates);
     const served = servedCounts(report.petSets.flatMap((petSet) => petSet.pods ?? []));
     if (served) report.served = served;
@@ -200,6 +204,51 @@ function inNamespace<T extends { metadata: { namespace?: string; name: string } 
   name: string,
 ): T | undefined {
   return list.find((item) => item.metadata.namespace === namespace && item.metadata.name === name);
+}
+
+/**
+ * The client certificates `tls client-cert` made for the database (found by their labels in the
+ * Certificates already listed), with the same x509 checks of their Secrets as KubeDB's own.
+ */
+function checkClientCertificates(check: Check): ClientCertificateReport[] {
+  const { namespace, name, options } = check;
+  return items(check.snapshot.certificates)
+    .filter((certificate) => {
+      const labels = certificate.metadata.labels ?? {};
+      return (
+        certificate.metadata.namespace === namespace &&
+        labels['app.kubernetes.io/managed-by'] === 'kubectl-singlestore' &&
+        labels['app.kubernetes.io/component'] === clientCertificateComponent &&
+        labels['app.kubernetes.io/instance'] === name
+      );
+    })
+    .map((certificate) => {
+      const user = userOf(certificate) ?? '';
+      const object = `Certificate ${namespace}/${certificate.metadata.name}`;
+      const ready = findCondition(certificate.status?.conditions, 'Ready');
+      if (ready?.status !== 'True')
+        add(
+          check,
+          'certificate',
+          'warning',
+          object,
+          `the client certificate of user "${user}" is not Ready${ready?.message ? `: ${ready.message}` : ''}`,
+        );
+      const before = check.findings.length;
+      const secret = checkSecret(check, 'client-user', certificate.spec.secretName);
+      // Renewing a client certificate is cert-manager's renewal, not a rotation of the database.
+      for (const finding of check.findings.slice(before))
+        if (finding.hint?.includes(' tls rotate '))
+          finding.hint = `cmctl renew ${certificate.metadata.name} -n ${namespace}, then ${options.commandName} tls client-cert ${name} -n ${namespace} --db-user ${user} --out DIR`;
+      return {
+        user,
+        name: certificate.metadata.name,
+        ready: ready ? ready.status === 'True' : null,
+        ...(certificate.status?.notAfter ? { notAfter: certificate.status.notAfter } : {}),
+        secret,
+      };
+    })
+    .sort((a, b) => a.user.localeCompare(b.user));
 }
 
 function checkIssuer(check: Check, ref: IssuerRef): IssuerReport {

@@ -200,6 +200,7 @@ function databaseDetail(db: DatabaseReport): string[] {
       );
     }
   }
+  lines.push(...clientCertificateLines(db));
   if (db.petSets.length) {
     lines.push('', 'PetSets:');
     for (const petSet of db.petSets) {
@@ -230,5 +231,22 @@ function databaseDetail(db: DatabaseReport): string[] {
     );
     if (finding.hint) lines.push(`     hint: ${finding.hint}`);
   });
+  return lines;
+}
+
+/** The client certificates made with `tls client-cert`: user, expiry, health of the Secret. */
+function clientCertificateLines(db: DatabaseReport): string[] {
+  if (!db.clientCertificates?.length) return [];
+  const lines = ['', 'Client certificates (tls client-cert):'];
+  for (const client of db.clientCertificates) {
+    const x509 = client.secret.certificate;
+    const state = client.ready === null ? 'Ready unknown' : client.ready ? 'Ready' : 'not Ready';
+    const detail = x509
+      ? `${x509.subject}, expires ${x509.notAfter} (${x509.daysLeft} days left), ${x509.signedByCa === 'signed' ? 'signed by ca.crt' : `ca.crt: ${x509.signedByCa}`}, key ${x509.keyMatchesCertificate}`
+      : client.secret.state === 'present'
+        ? (client.secret.error ?? 'no certificate')
+        : `Secret ${client.secret.state === 'missing' ? 'missing' : notCheckedText(client.secret.error)}`;
+    lines.push(`  user ${client.user}: Certificate ${client.name}, ${state}; ${detail}`);
+  }
   return lines;
 }

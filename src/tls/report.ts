@@ -98,6 +98,15 @@ export interface PodReport {
   probe?: PodProbe;
 }
 
+/** A client certificate this tool made for a database user (`tls client-cert`), checked like KubeDB's own. */
+export interface ClientCertificateReport {
+  user: string;
+  name: string;
+  ready: boolean | null;
+  notAfter?: string;
+  secret: SecretReport;
+}
+
 export interface PetSetReport {
   name: string;
   state: 'present' | 'missing' | 'not-checked';
@@ -130,6 +139,8 @@ export interface DatabaseReport {
   phase: string;
   tls: { enabled: boolean; issuer?: IssuerReport };
   certificates: CertificateReport[];
+  /** Client certificates made with `tls client-cert`; absent when there are none. */
+  clientCertificates?: ClientCertificateReport[];
   petSets: PetSetReport[];
   opsRequests: OpsRequestReport[];
   /** Ordered along the TLS path: findings[0] is the first broken step. */

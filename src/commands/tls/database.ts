@@ -1,0 +1,36 @@
+/** The database a TLS client command acts on: it must exist and have TLS enabled. */
+import { ApiError, CliError, ExitCode } from '../../errors.ts';
+import type { KubeClient } from '../../kube/client.ts';
+import { Resources } from '../../kube/resources.ts';
+import { tlsCertificates } from '../../kubedb/naming.ts';
+import type { IssuerRef, Singlestore } from '../../kubedb/types.ts';
+
+export type TlsDatabase = Singlestore & { spec: { tls: { issuerRef: IssuerRef } } };
+
+export async function tlsDatabase(
+  client: KubeClient,
+  where: { namespace: string; name: string; commandName: string },
+): Promise<TlsDatabase> {
+  const { namespace, name } = where;
+  const db = await client.find<Singlestore>(Resources.singlestore, namespace, name);
+  if (!db)
+    throw new ApiError(
+      `singlestores.kubedb.com "${name}" not found in namespace "${namespace}"`,
+      404,
+      'NotFound',
+    );
+  if (!db.spec?.tls?.issuerRef)
+    throw new CliError(
+      `TLS is not enabled on Singlestore ${namespace}/${name}: turn it on first with \`${where.commandName} tls enable ${name} -n ${namespace} --issuer ISSUER\``,
+      ExitCode.runtime,
+    );
+  return db as TlsDatabase;
+}
+
+/** The Secret KubeDB keeps a certificate alias in (`server`, `client`). */
+export function aliasSecret(db: Singlestore, alias: string): string {
+  const found = tlsCertificates(db.metadata.name, db.spec?.tls?.certificates).find(
+    (entry) => entry.alias === alias,
+  );
+  return found?.secret ?? '';
+}
