@@ -6,8 +6,6 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { before, describe, test } from 'node:test';
 import { ExitCode } from '../../src/errors.ts';
@@ -26,9 +24,12 @@ import {
   portForward,
   repoRoot,
   runPlugin,
+  secretSerial,
+  secretTlsFiles,
   servedCertificate,
   singlestoreYaml,
   skipReason,
+  withPortForward,
 } from './harness.ts';
 
 const ns = 'wire-e2e';
@@ -58,12 +59,7 @@ async function servedByPod(name: string): Promise<Map<string, { served: string; 
   );
 }
 
-async function secretSerial(name: string): Promise<string> {
-  const secret = await client.get<Secret>(Resources.secret, ns, `${name}-server-cert`);
-  const { X509Certificate } = await import('node:crypto');
-  const pem = Buffer.from(secret.data?.['tls.crt'] ?? '', 'base64').toString('utf8');
-  return new X509Certificate(pem).serialNumber.toLowerCase();
-}
+const serverSerial = (name: string) => secretSerial(ns, `${name}-server-cert`);
 
 async function podsOf(name: string): Promise<Pod[]> {
   const list = await client.list<Pod>(Resources.pod, {
@@ -80,13 +76,8 @@ async function podUids(name: string): Promise<Record<string, string>> {
 }
 
 /** openssl through kubectl port-forward: the serial the pod serves, independently of the plugin. */
-async function opensslSerial(pod: string): Promise<string> {
-  const forward = await portForward(ns, pod);
-  try {
-    return (await servedCertificate(forward.port)).serial;
-  } finally {
-    forward.close();
-  }
+function opensslSerial(pod: string): Promise<string> {
+  return withPortForward(ns, pod, async (port) => (await servedCertificate(port)).serial);
 }
 
 /** A database with TLS whose every pod serves the current certificate (3 pods). */
@@ -105,22 +96,6 @@ async function healthy(name: string): Promise<void> {
 
 async function annotatePod(pod: string, key: string, value: string | null): Promise<void> {
   await client.patch(Resources.pod, ns, pod, { metadata: { annotations: { [key]: value } } });
-}
-
-/** The database's Secret files written out, for the mariadb client. */
-async function secretFiles(secretName: string): Promise<{ ca: string; cert: string; key: string }> {
-  const secret = await client.get<Secret>(Resources.secret, ns, secretName);
-  const dir = mkdtempSync(path.join(tmpdir(), 'wire-e2e-'));
-  const write = (file: string, key: string) => {
-    const target = path.join(dir, file);
-    writeFileSync(target, Buffer.from(secret.data?.[key] ?? '', 'base64'), { mode: 0o600 });
-    return target;
-  };
-  return {
-    ca: write('ca.crt', 'ca.crt'),
-    cert: write('tls.crt', 'tls.crt'),
-    key: write('tls.key', 'tls.key'),
-  };
 }
 
 describe('the wire probe', { skip: skipReason }, () => {
@@ -142,7 +117,7 @@ describe('the wire probe', { skip: skipReason }, () => {
   });
 
   test('a healthy database: every pod CURRENT, the serial openssl sees, the facts in JSON', async () => {
-    const serial = await secretSerial('rotated');
+    const serial = await serverSerial('rotated');
     const served = await servedByPod('rotated');
     assert.deepEqual([...served.keys()], ['rotated-aggregator-0', 'rotated-leaf-0', 'rotated-leaf-1']);
     for (const [pod, entry] of served) {
@@ -166,14 +141,14 @@ describe('the wire probe', { skip: skipReason }, () => {
   });
 
   test('after --no-restart every pod serves the old serial; a restarted pod alone is CURRENT; --stale-only restarts only the stale ones', async () => {
-    const oldSerial = await secretSerial('rotated');
+    const oldSerial = await serverSerial('rotated');
     const rotated = await plugin(['tls', 'rotate', 'rotated', '--no-restart', '--method', 'cert-manager']);
     assert.equal(rotated.code, ExitCode.ok, rotated.stdout + rotated.stderr);
     assert.match(
       rotated.stdout,
       /as expected with --no-restart, rotated-aggregator-0, rotated-leaf-0, rotated-leaf-1 still serve the old certificate \(seen on the wire\)/,
     );
-    const newSerial = await secretSerial('rotated');
+    const newSerial = await serverSerial('rotated');
     assert.notEqual(newSerial, oldSerial);
 
     const status = await plugin(['tls', 'status', 'rotated']);
@@ -238,10 +213,10 @@ describe('the wire probe', { skip: skipReason }, () => {
   });
 
   test('tls rotate ends with every pod CURRENT on the wire, and a real client verifies the server', async () => {
-    const oldSerial = await secretSerial('clients');
+    const oldSerial = await serverSerial('clients');
     const rotated = await plugin(['tls', 'rotate', 'clients', '-o', 'json']);
     assert.equal(rotated.code, ExitCode.ok, rotated.stdout + rotated.stderr);
-    const newSerial = await secretSerial('clients');
+    const newSerial = await serverSerial('clients');
     assert.notEqual(newSerial, oldSerial);
     const [result] = JSON.parse(rotated.stdout).results;
     assert.deepEqual(
@@ -255,8 +230,8 @@ describe('the wire probe', { skip: skipReason }, () => {
     const forward = await portForward(ns, 'clients-aggregator-0');
     try {
       assert.equal((await servedCertificate(forward.port)).serial, newSerial);
-      const server = await secretFiles('clients-server-cert');
-      const clientCert = await secretFiles('clients-client-cert');
+      const server = await secretTlsFiles(ns, 'clients-server-cert');
+      const clientCert = await secretTlsFiles(ns, 'clients-client-cert');
       const unrelated = path.join(repoRoot, 'test', 'fixtures', 'unrelated-ca.crt');
       const login = (options: { ca?: string; cert?: string; key?: string }) =>
         mariadbLogin({ port: forward.port, user: 'root', verifyServer: true, sql: 'SELECT 1', ...options });
@@ -271,13 +246,13 @@ describe('the wire probe', { skip: skipReason }, () => {
         'REQUIRE X509 refuses a login without a client certificate',
       );
     } finally {
-      forward.close();
+      await forward.close();
     }
   });
 
   test('the wire wins over start times: a pinned old certificate on a new pod is STALE', async () => {
     const secret = await client.get<Secret>(Resources.secret, ns, 'pinned-server-cert');
-    const oldSerial = await secretSerial('pinned');
+    const oldSerial = await serverSerial('pinned');
     await client.create(Resources.secret, ns, {
       apiVersion: 'v1',
       kind: 'Secret',
@@ -295,7 +270,7 @@ describe('the wire probe', { skip: skipReason }, () => {
       'annotation',
     ]);
     assert.equal(rotated.code, ExitCode.ok, rotated.stdout + rotated.stderr);
-    const newSerial = await secretSerial('pinned');
+    const newSerial = await serverSerial('pinned');
     // The pod started after the new certificate was issued, but serves the old one.
     await annotatePod('pinned-leaf-0', serveSecretAnnotation, 'pinned-old-server-cert');
     await eventually('pinned-leaf-0 serves the pinned certificate', async () =>
