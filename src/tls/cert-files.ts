@@ -100,7 +100,7 @@ export function checkWritableFolder(dir: string): void {
   } catch (error) {
     if (error instanceof FileRefusal) throw error;
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT')
-      throw new FileRefusal(`--out ${dir}: ${message(error)}`);
+      throw new FileRefusal(`--out ${dir}: cannot write there (${message(error)})`);
     target = path.dirname(path.resolve(dir));
   }
   try {

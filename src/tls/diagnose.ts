@@ -248,7 +248,7 @@ function checkClientCertificates(check: Check): ClientCertificateReport[] {
         secret,
       };
     })
-    .sort((a, b) => a.user.localeCompare(b.user));
+    .sort((a, b) => (a.user < b.user ? -1 : a.user > b.user ? 1 : 0));
 }
 
 function checkIssuer(check: Check, ref: IssuerRef): IssuerReport {

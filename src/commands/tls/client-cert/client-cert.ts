@@ -260,7 +260,7 @@ async function list(
       ...(certificate.status?.notAfter ? { notAfter: certificate.status.notAfter } : {}),
       ...(certificate.status?.renewalTime ? { renewalTime: certificate.status.renewalTime } : {}),
     }))
-    .sort((a, b) => a.user.localeCompare(b.user));
+    .sort((a, b) => (a.user < b.user ? -1 : a.user > b.user ? 1 : 0));
   if (output) {
     deps.out(
       renderData(
