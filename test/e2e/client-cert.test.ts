@@ -26,6 +26,7 @@ import type { StatusReport } from '../../src/tls/report.ts';
 import {
   adminClient,
   certificatesReady,
+  clusterEnv,
   eventually,
   kubectlApply,
   namespaceWithIssuer,
@@ -383,6 +384,29 @@ describe('tls client-cert, ca, connect-info', { skip: skipReason }, () => {
       text.stdout,
       /Client certificates \(tls client-cert\):\n {2}user a_b: Certificate sdb-user-a-b-\w+, Ready; CN=a_b, expires/,
     );
+  });
+
+  test('each command works as a user with exactly the client-cert role of docs/rbac.yaml', async () => {
+    kubectlApply(`apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: client-cert-user, namespace: ${ns}}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: kubectl-singlestore-client-cert}
+subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: status-user}]`);
+    const token = clusterEnv().STATUS_TOKEN as string;
+    const as = (args: string[]) => runPlugin([...args, '-n', ns, '--token', token], { timeoutMs: 120_000 });
+    const out = path.join(work, 'rbac');
+    for (const args of [
+      ['tls', 'client-cert', 'sdb', '--db-user', 'rbac', '--out', out, '--progress=plain'],
+      ['tls', 'client-cert', 'sdb', '--list'],
+      ['tls', 'ca', 'sdb'],
+      ['tls', 'connect-info', 'sdb', '--db-user', 'rbac'],
+      ['tls', 'client-cert', 'sdb', '--delete', 'rbac'],
+    ]) {
+      const result = await as(args);
+      assert.equal(result.code, ExitCode.ok, `${args.join(' ')}: ${result.stdout}${result.stderr}`);
+      assert.doesNotMatch(result.stderr, /forbidden|note:/);
+    }
+    assert.deepEqual(readdirSync(out).sort(), ['ca.crt', 'tls.crt', 'tls.key']);
   });
 
   test('tls ca during a CA rotation: the old and the new CA, with a note', async () => {
