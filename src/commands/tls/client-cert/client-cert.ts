@@ -141,7 +141,10 @@ async function issue(options: ClientCertOptions, action: IssueAction, deps: Acti
     certificate = await client.create<Certificate>(Resources.certificate, namespace, desired, action.dryRun);
     say(`created ${object} for user "${action.user}"${dryNote}`);
   } else if (changed.length) {
-    const patch = { spec: desired.spec };
+    // A merge patch removes a field only when told to: settings dropped since are sent as null.
+    const patch = {
+      spec: { subject: null, duration: null, ...desired.spec },
+    };
     if (action.dryRun === 'client') {
       if (action.output)
         deps.out(renderData({ ...existing, spec: { ...existing.spec, ...desired.spec } }, action.output));

@@ -7,10 +7,11 @@
 import path from 'node:path';
 import { ExitCode } from '../../../errors.ts';
 import { Resources } from '../../../kube/resources.ts';
-import type { Secret } from '../../../kubedb/types.ts';
+import type { Certificate, Secret } from '../../../kubedb/types.ts';
 import { type DataFormat, renderData } from '../../../output/formats.ts';
 import {
   certificateIdentity,
+  checkWritableFolder,
   FileRefusal,
   type OutputFile,
   planFiles,
@@ -211,7 +212,15 @@ export async function runConnectInfo(options: ConnectInfoOptions, deps: ActionDe
   ]);
   const data = secret ? decodeTls(secret) : undefined;
   const identity = data?.['tls.crt'] ? certificateIdentity(data['tls.crt']) : undefined;
+  // Not issued yet: the subject the Certificate asks for (its organizations come before the CN).
+  const requested =
+    secretName && !identity
+      ? await client.find<Certificate>(Resources.certificate, namespace, secretName)
+      : undefined;
+  const organizations =
+    (requested?.spec.subject as { organizations?: string[] } | undefined)?.organizations ?? [];
   if (options.out) {
+    checkWritableFolder(options.out);
     if (user && !data?.['tls.crt'])
       throw new FileRefusal(
         `no client certificate for user "${user}" of ${namespace}/${name} yet: run \`${deps.commandName} tls client-cert ${name} -n ${namespace} --db-user ${user} --out ${options.out}\``,
@@ -246,7 +255,7 @@ export async function runConnectInfo(options: ConnectInfoOptions, deps: ActionDe
       ? {
           subject: identity
             ? { text: subjectOneLine({ x509Subject: identity.subject }), fromCertificate: true }
-            : { text: subjectOneLine({ user, organizations: [] }), fromCertificate: false },
+            : { text: subjectOneLine({ user, organizations }), fromCertificate: false },
         }
       : {}),
     dir: options.out ?? '.',
