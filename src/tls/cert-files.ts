@@ -157,3 +157,32 @@ export function distinctCertificates(pems: string[]): X509Certificate[] {
   }
   return out;
 }
+
+/**
+ * Read what is there, plan, and write when the plan says so; a refusal throws before any write.
+ * Answers what was done: 'unchanged', or why the files were written.
+ */
+export function syncFiles(options: {
+  dir: string;
+  files: OutputFile[];
+  /** The certificate file whose subject (and issuer) allows a refresh; see planFiles. */
+  certificateFile?: string;
+  identity?: { subject: string; issuer?: string };
+  overwrite: boolean;
+  /** Names the target in a refusal (the folder, or the --out file). */
+  label: string;
+}): 'unchanged' | 'new' | 'refresh' | 'overwrite' {
+  const { dir, files, label, ...rest } = options;
+  const plan = planFiles({
+    onDisk: readOnDisk(
+      dir,
+      files.map((file) => file.name),
+    ),
+    files,
+    ...rest,
+  });
+  if (plan.action === 'refuse') throw new FileRefusal(`${label}: ${plan.reason}`);
+  if (plan.action === 'unchanged') return 'unchanged';
+  writeFilesAtomically(dir, files);
+  return plan.why;
+}

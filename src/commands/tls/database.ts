@@ -1,9 +1,21 @@
-/** The database a TLS client command acts on: it must exist and have TLS enabled. */
+/** The database a command acts on: it must exist (and, for the client commands, have TLS enabled). */
 import { ApiError, CliError, ExitCode } from '../../errors.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import { Resources } from '../../kube/resources.ts';
 import { tlsCertificates } from '../../kubedb/naming.ts';
 import type { IssuerRef, Singlestore } from '../../kubedb/types.ts';
+
+/** GET the Singlestore; a missing one is an error that names it (exit 3). */
+export async function getDatabase(client: KubeClient, namespace: string, name: string): Promise<Singlestore> {
+  const db = await client.find<Singlestore>(Resources.singlestore, namespace, name);
+  if (!db)
+    throw new ApiError(
+      `singlestores.kubedb.com "${name}" not found in namespace "${namespace}"`,
+      404,
+      'NotFound',
+    );
+  return db;
+}
 
 export type TlsDatabase = Singlestore & { spec: { tls: { issuerRef: IssuerRef } } };
 
@@ -12,13 +24,7 @@ export async function tlsDatabase(
   where: { namespace: string; name: string; commandName: string },
 ): Promise<TlsDatabase> {
   const { namespace, name } = where;
-  const db = await client.find<Singlestore>(Resources.singlestore, namespace, name);
-  if (!db)
-    throw new ApiError(
-      `singlestores.kubedb.com "${name}" not found in namespace "${namespace}"`,
-      404,
-      'NotFound',
-    );
+  const db = await getDatabase(client, namespace, name);
   if (!db.spec?.tls?.issuerRef)
     throw new CliError(
       `TLS is not enabled on Singlestore ${namespace}/${name}: turn it on first with \`${where.commandName} tls enable ${name} -n ${namespace} --issuer ISSUER\``,

@@ -11,13 +11,7 @@ import { ApiError, CliError, ExitCode } from '../../../errors.ts';
 import type { KubeClient } from '../../../kube/client.ts';
 import { Resources } from '../../../kube/resources.ts';
 import type { Issuer, Secret } from '../../../kubedb/types.ts';
-import {
-  distinctCertificates,
-  FileRefusal,
-  planFiles,
-  readOnDisk,
-  writeFilesAtomically,
-} from '../../../tls/cert-files.ts';
+import { distinctCertificates, readOnDisk, syncFiles } from '../../../tls/cert-files.ts';
 import { decodeTls } from '../../../tls/wait.ts';
 import type { ActionDeps } from '../action-deps.ts';
 import { aliasSecret, type TlsDatabase, tlsDatabase } from '../database.ts';
@@ -51,22 +45,18 @@ export async function runCa(options: CaOptions, deps: ActionDeps): Promise<numbe
   }
   const dir = path.dirname(options.out);
   const file = path.basename(options.out);
-  const onDisk = readOnDisk(dir, [file]);
-  const existing = onDisk[file];
+  const existing = readOnDisk(dir, [file])[file];
   const isBundle = existing !== undefined && safeCount(existing) > 0;
-  const plan = planFiles({
-    onDisk,
+  const done = syncFiles({
+    dir,
     files: [{ name: file, content: bundle.pem, mode: 0o644 }],
     overwrite: options.overwrite || isBundle,
+    label: options.out,
   });
-  if (plan.action === 'refuse') throw new FileRefusal(`${options.out}: ${plan.reason}`);
-  if (plan.action === 'unchanged') {
-    deps.err(`${options.out} is up to date: nothing to write\n`);
-    return ExitCode.ok;
-  }
-  writeFilesAtomically(dir, [{ name: file, content: bundle.pem, mode: 0o644 }]);
   deps.err(
-    `${plan.why === 'new' ? 'wrote' : 'refreshed'} ${options.out} (${bundle.certificates.length} CA certificate(s))\n`,
+    done === 'unchanged'
+      ? `${options.out} is up to date: nothing to write\n`
+      : `${done === 'new' ? 'wrote' : 'refreshed'} ${options.out} (${bundle.certificates.length} CA certificate(s))\n`,
   );
   return ExitCode.ok;
 }

@@ -18,9 +18,8 @@ import {
   checkWritableFolder,
   FileRefusal,
   type OutputFile,
-  planFiles,
   readOnDisk,
-  writeFilesAtomically,
+  syncFiles,
 } from '../../../tls/cert-files.ts';
 import {
   clientCertificate,
@@ -184,20 +183,19 @@ async function issue(options: ClientCertOptions, action: IssueAction, deps: Acti
     mode: file === 'tls.key' ? 0o600 : 0o644,
   }));
   const identity = certificateIdentity(data['tls.crt'] ?? '');
-  const plan = planFiles({
-    onDisk: readOnDisk(action.out, [...fileNames]),
+  const done = syncFiles({
+    dir: action.out,
     files,
     certificateFile: 'tls.crt',
     ...(identity ? { identity: { subject: identity.subject } } : {}),
     overwrite: action.overwrite,
+    label: action.out,
   });
-  if (plan.action === 'refuse') throw new FileRefusal(`${action.out}: ${plan.reason}`);
-  if (plan.action === 'unchanged') {
+  if (done === 'unchanged') {
     say(`${path.join(action.out, '{ca.crt,tls.crt,tls.key}')} are up to date: nothing to write`);
     return ExitCode.ok;
   }
-  writeFilesAtomically(action.out, files);
-  const verb = plan.why === 'refresh' ? 'refreshed' : 'wrote';
+  const verb = done === 'refresh' ? 'refreshed' : 'wrote';
   const keyNote =
     process.platform === 'win32'
       ? `; ${path.join(action.out, 'tls.key')} is the private key: keep that folder readable by you only`

@@ -14,9 +14,7 @@ import {
   checkWritableFolder,
   FileRefusal,
   type OutputFile,
-  planFiles,
-  readOnDisk,
-  writeFilesAtomically,
+  syncFiles,
 } from '../../../tls/cert-files.ts';
 import { clientCertificateName, subjectOneLine } from '../../../tls/client-certs.ts';
 import { decodeTls } from '../../../tls/wait.ts';
@@ -231,21 +229,16 @@ export async function runConnectInfo(options: ConnectInfoOptions, deps: ActionDe
       files.push({ name: 'tls.key', content: data['tls.key'] ?? '', mode: 0o600 });
     }
     for (const note of bundle?.notes ?? []) deps.err(`note: ${note}\n`);
-    const plan = planFiles({
-      onDisk: readOnDisk(
-        options.out,
-        files.map((file) => file.name),
-      ),
+    const done = syncFiles({
+      dir: options.out,
       files,
       certificateFile: 'tls.crt',
       ...(identity ? { identity: { subject: identity.subject } } : {}),
       overwrite: options.overwrite,
+      label: options.out,
     });
-    if (plan.action === 'refuse') throw new FileRefusal(`${options.out}: ${plan.reason}`);
-    if (plan.action === 'write') {
-      writeFilesAtomically(options.out, files);
+    if (done !== 'unchanged')
       deps.err(`wrote ${files.map((file) => file.name).join(', ')} in ${options.out}\n`);
-    }
   }
   const info = connectInfo({
     namespace,

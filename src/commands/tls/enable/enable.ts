@@ -29,6 +29,7 @@ import {
   waitFor,
 } from '../../../tls/wait.ts';
 import type { ActionDeps } from '../action-deps.ts';
+import { getDatabase } from '../database.ts';
 
 export type EnableMethod = 'auto' | 'ops-request' | 'patch';
 
@@ -218,17 +219,6 @@ function printResult(deps: EnableDeps, options: EnableOptions, object: object, m
   if (options.output) deps.out(renderData(object, options.output));
   else deps.out(`${message}\n`);
   return ExitCode.ok;
-}
-
-async function getDatabase(client: KubeClient, namespace: string, name: string): Promise<Singlestore> {
-  const db = await client.find<Singlestore>(Resources.singlestore, namespace, name);
-  if (!db)
-    throw new ApiError(
-      `singlestores.kubedb.com "${name}" not found in namespace "${namespace}"`,
-      404,
-      'NotFound',
-    );
-  return db;
 }
 
 async function preflightIssuer(
