@@ -4,6 +4,9 @@
  * permission is named).
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { before, describe, test } from 'node:test';
 import { ExitCode } from '../../src/errors.ts';
 import { Resources } from '../../src/kube/resources.ts';
@@ -127,6 +130,14 @@ subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: partial-user}
   });
 
   test('no private key material and no bearer token in any output, at -v 9, in every format', async () => {
+    // A client certificate first, so its key is among those looked for.
+    const issued = await runPlugin(
+      ['tls', 'client-cert', 'app', '-n', ns, '--db-user', 'leak', '--secret-only'],
+      {
+        timeoutMs: 120_000,
+      },
+    );
+    assert.equal(issued.code, ExitCode.ok, issued.stdout + issued.stderr);
     const keys = (
       await client.list<Secret>(Resources.secret, { namespace: ns, fieldSelector: 'type=kubernetes.io/tls' })
     ).items
@@ -154,6 +165,21 @@ subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: partial-user}
       ['tls', 'rotate', 'app', '-n', ns, '--method', 'cert-manager', '-o', 'json'],
       ['tls', 'rotate', 'app', '-n', ns, '--dry-run=server'],
       ['tls', 'status', 'app', '-n', ns, '--context', 'limited'],
+      [
+        'tls',
+        'client-cert',
+        'app',
+        '-n',
+        ns,
+        '--db-user',
+        'leak',
+        '--out',
+        mkdtempSync(path.join(tmpdir(), 'leak-')),
+      ],
+      ['tls', 'client-cert', 'app', '-n', ns, '--db-user', 'leak', '--secret-only', '-o', 'yaml'],
+      ['tls', 'client-cert', 'app', '-n', ns, '--list', '-o', 'json'],
+      ['tls', 'ca', 'app', '-n', ns],
+      ['tls', 'connect-info', 'app', '-n', ns, '--db-user', 'leak', '-o', 'json'],
     ];
     let scanned = 0;
     for (const args of runs) {
