@@ -19,11 +19,7 @@ export interface FlagSpec {
   default?: unknown;
   choices?: readonly string[];
   complete?: CompletionSource;
-  /** Shown in help under this heading; kubectl's connection flags share one. */
-  group?: string;
 }
-
-export const connectionGroup = 'Cluster access (as kubectl):';
 
 const files: CompletionSource = { kind: 'files' };
 
@@ -91,7 +87,7 @@ export const connectionFlags: FlagSpec[] = [
     describe: 'Log level: 6 requests, 7 headers, 8 bodies (secrets redacted)',
     default: 0,
   },
-].map((flag) => ({ ...flag, group: connectionGroup }) as FlagSpec);
+];
 
 export function outputFlag(formats: readonly string[], describe = 'Output format'): FlagSpec {
   return {
@@ -113,7 +109,6 @@ export function toYargsOptions(specs: FlagSpec[]): Record<string, Options> {
       ...(spec.alias ? { alias: spec.alias } : {}),
       ...(spec.default !== undefined ? { default: spec.default } : {}),
       ...(spec.choices ? { choices: spec.choices as string[] } : {}),
-      ...(spec.group ? { group: spec.group } : {}),
       ...(spec.type === 'array' ? { string: true } : {}),
       requiresArg: spec.type !== 'boolean',
     };
