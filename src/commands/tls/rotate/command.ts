@@ -80,7 +80,10 @@ export const rotateCommand: CommandDefinition = {
   examples: [
     ['$0 tls rotate sample-sdb -n demo', 'new certificates, pods restarted, verified'],
     ['$0 tls rotate sample-sdb --restart-only', 'pods reload the certificates already in the Secrets'],
-    ['$0 tls rotate --all -A --concurrency 5 -o json', 'every TLS-enabled database, a result each'],
+    [
+      '$0 tls rotate --all -A -l env=prod --concurrency 5 -o json',
+      'every TLS-enabled database labelled env=prod, in every namespace, a result each',
+    ],
   ],
   run: async (argv, context) => {
     const options = rotateOptions(argv, context.io.isTTY);
