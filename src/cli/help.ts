@@ -127,24 +127,9 @@ export interface Indents {
   rest: string;
 }
 
-/**
- * Greedy word wrap at spaces only: a word is never split; one longer than the line stands alone.
- */
+/** Greedy word wrap at spaces only: a word is never split; one longer than the line stands alone. */
 export function wrap(text: string, width: number, indents: Indents = { first: '', rest: '' }): string[] {
-  const lines: string[] = [];
-  let line = indents.first;
-  let empty = true;
-  for (const word of text.split(' ').filter(Boolean)) {
-    if (!empty && line.length + 1 + word.length > width) {
-      lines.push(line);
-      line = indents.rest + word;
-    } else {
-      line = empty ? line + word : `${line} ${word}`;
-    }
-    empty = false;
-  }
-  lines.push(line);
-  return lines;
+  return fill(text.split(' ').filter(Boolean), width, { indents, lineEnd: '' });
 }
 
 /**
@@ -152,15 +137,20 @@ export function wrap(text: string, width: number, indents: Indents = { first: ''
  * inside quotes) and continued with ` \`, so it can still be pasted as it stands.
  */
 function continueLines(command: string, width: number): string[] {
-  const words = shellWords(command);
+  return fill(shellWords(command), width, {
+    indents: { first: exampleIndent, rest: continuationIndent },
+    lineEnd: ' \\',
+  });
+}
+
+function fill(words: string[], width: number, style: { indents: Indents; lineEnd: string }): string[] {
   const lines: string[] = [];
-  let line = exampleIndent;
+  let line = style.indents.first;
   let empty = true;
   for (const word of words) {
-    // Room for the trailing " \" of a continued line.
-    if (!empty && line.length + 1 + word.length + 2 > width) {
-      lines.push(`${line} \\`);
-      line = continuationIndent + word;
+    if (!empty && line.length + 1 + word.length + style.lineEnd.length > width) {
+      lines.push(line + style.lineEnd);
+      line = style.indents.rest + word;
     } else {
       line = empty ? line + word : `${line} ${word}`;
     }
