@@ -93,14 +93,9 @@ async function parse(args: string[], context: CommandContext): Promise<() => Pro
       throw error ?? new UsageError(message);
     });
   for (const definition of commandTree) {
-    addCommand(
-      parser,
-      definition,
-      (run) => {
-        selected = run;
-      },
-      context,
-    );
+    addCommand(parser, definition, context, (run) => {
+      selected = run;
+    });
   }
   await new Promise<void>((resolve, reject) => {
     try {
@@ -127,8 +122,8 @@ function unknownCommand(word: string, path: CommandDefinition[], displayName: st
 function addCommand(
   parser: Argv,
   definition: CommandDefinition,
-  select: (run: () => Promise<number>) => void,
   context: CommandContext,
+  select: (run: () => Promise<number>) => void,
 ): void {
   const positionals = (definition.positionals ?? [])
     .map((positional) => (positional.required ? `<${positional.name}>` : `[${positional.name}]`))
@@ -141,7 +136,7 @@ function addCommand(
         sub.positional(positional.name, { describe: positional.describe, type: 'string' });
       }
       sub.options(toYargsOptions(definition.flags ?? []));
-      for (const child of definition.subcommands ?? []) addCommand(sub, child, select, context);
+      for (const child of definition.subcommands ?? []) addCommand(sub, child, context, select);
       return sub;
     },
     handler: (argv) => {

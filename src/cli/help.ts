@@ -17,7 +17,7 @@ export interface HelpLayout {
   width: number;
 }
 
-/** The width help wraps at: the output terminal's columns, else 80 (as kubectl's templater). */
+/** The width help wraps at: the output terminal's columns, else 80. */
 export function helpWidth(columns: number | undefined): number {
   return columns && columns > 0 ? columns : 80;
 }
