@@ -111,8 +111,20 @@ async function parse(args: string[], context: CommandContext): Promise<() => Pro
 /** cobra's unknown-command error, with its "Did you mean this?" (spf13/cobra command.go findSuggestions). */
 function unknownCommand(word: string, path: CommandDefinition[], displayName: string): UsageError {
   const parent = [displayName, ...path.slice(1).map((step) => step.name)].join(' ');
-  const names = (path.at(-1)?.subcommands ?? []).filter((child) => !child.hidden).map((child) => child.name);
-  const suggestions = suggestionsFor(word, names);
+  const children = (path.at(-1)?.subcommands ?? []).filter((child) => !child.hidden);
+  // `status` for `tls status`: a command of a group one level down, typed without its group.
+  const nested = children.flatMap((child) =>
+    (child.subcommands ?? [])
+      .filter((grandchild) => grandchild.name === word)
+      .map((grandchild) => `${child.name} ${grandchild.name}`),
+  );
+  const suggestions = [
+    ...suggestionsFor(
+      word,
+      children.map((child) => child.name),
+    ),
+    ...nested,
+  ];
   const hint = suggestions.length
     ? `\n\nDid you mean this?\n${suggestions.map((name) => `\t${name}\n`).join('')}`
     : '';

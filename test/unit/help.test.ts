@@ -125,6 +125,7 @@ test('first contact: no arguments, a bare group, a mistyped command', async () =
   );
   assert.match((await run(['verison'])).err, /Did you mean this\?\n\tversion\n/);
   assert.match((await run(['ver'])).err, /Did you mean this\?\n\tversion\n/);
+  assert.match((await run(['rotate', 'sample-sdb'])).err, /Did you mean this\?\n\ttls rotate\n/);
   const far = await run(['frobnicate']);
   assert.equal(far.code, ExitCode.usage);
   assert.doesNotMatch(far.err, /Did you mean/);
