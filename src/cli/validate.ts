@@ -49,3 +49,33 @@ export function validateCertificateDuration(flag: string, value: string): string
     throw new UsageError(`--${flag}: ${value} is too short; cert-manager requires at least 1h`);
   return value;
 }
+
+/**
+ * SingleStore's CREATE USER: "Non-JWT users: Maximum length of 32 characters"
+ * (https://docs.singlestore.com/db/v9.0/reference/sql-reference/security-management-commands/create-user/).
+ * The characters are narrowed to those that need no escaping in a SQL string, a shell word or the
+ * OpenSSL one-line subject (`/O=acme/CN=app`, "/" between fields, same page, REQUIRE SUBJECT) that
+ * REQUIRE SUBJECT compares: letters, digits, `_`, `-` and `.`.
+ */
+export const maxUserLength = 32;
+const userPattern = /^[A-Za-z0-9_.-]+$/;
+/** Organizations go into the same one-line subject: no "/", "=", quotes or backslashes. */
+const organizationPattern = /^[A-Za-z0-9 _.,:()&+-]+$/;
+
+export function validateUser(user: string): string {
+  if (user.length === 0 || user.length > maxUserLength || !userPattern.test(user)) {
+    throw new UsageError(
+      `invalid database user "${user}": 1 to ${maxUserLength} characters (SingleStore's limit), letters, digits, '_', '-' and '.'`,
+    );
+  }
+  return user;
+}
+
+export function validateOrganization(organization: string): string {
+  if (!organizationPattern.test(organization) || organization.trim() !== organization) {
+    throw new UsageError(
+      `--subject-organization: "${organization}" may hold letters, digits, spaces and _ . , : ( ) & + - only (no "/" or "=", which the subject string REQUIRE SUBJECT compares uses as separators)`,
+    );
+  }
+  return organization;
+}

@@ -678,7 +678,8 @@ function checkPetSets(check: Check, certificates: CertificateReport[]): PetSetRe
 }
 
 function servedCounts(pods: PodReport[]): DatabaseReport['served'] {
-  if (!pods.some((pod) => pod.probe)) return undefined;
+  // Nothing proven on the wire (probe off, forbidden, pods not running): no counts to show.
+  if (!pods.some((pod) => pod.served !== 'not-probed')) return undefined;
   const count = (served: Served) => pods.filter((pod) => pod.served === served).length;
   return {
     pods: pods.length,

@@ -342,7 +342,7 @@ export interface ServedCertificate {
   serial: string;
   /** The served leaf certificate. */
   pem: string;
-  /** The TLS protocol version openssl negotiated, e.g. TLSv1.3. */
+  /** The TLS protocol version negotiated, e.g. TLSv1.3; '' when openssl ended before printing its session. */
   protocol: string;
 }
 

@@ -57,7 +57,8 @@ describe('tls enable', { skip: skipReason }, () => {
       result.stdout,
       /^created SinglestoreOpsRequest enable-e2e\/via-ops-enable-tls-\w+ to enable TLS with Issuer "sdb-issuer": the database is running/m,
     );
-    assert.match(result.stdout, /^tls status enable-e2e\/via-ops: OK$/m);
+    // Done means every pod serves the new certificate, proven on the wire.
+    assert.match(result.stdout, /^tls status enable-e2e\/via-ops: OK \(on the wire: 2\/2 current\)$/m);
     for (const step of [
       'SinglestoreOpsRequest',
       'Certificates Ready',

@@ -109,7 +109,7 @@ describe('the wire probe', { skip: skipReason }, () => {
         singlestoreYaml('clients', ns, {
           issuer: 'sdb-issuer',
           leaves: 2,
-          annotations: { [x509UsersAnnotation]: JSON.stringify([{ user: 'root', require: 'X509' }]) },
+          annotations: { [x509UsersAnnotation]: JSON.stringify([{ user: 'app', require: 'X509' }]) },
         }),
       ].join('\n---\n'),
     );
@@ -234,7 +234,7 @@ describe('the wire probe', { skip: skipReason }, () => {
       const clientCert = await secretTlsFiles(ns, 'clients-client-cert');
       const unrelated = path.join(repoRoot, 'test', 'fixtures', 'unrelated-ca.crt');
       const login = (options: { ca?: string; cert?: string; key?: string }) =>
-        mariadbLogin({ port: forward.port, user: 'root', verifyServer: true, sql: 'SELECT 1', ...options });
+        mariadbLogin({ port: forward.port, user: 'app', verifyServer: true, sql: 'SELECT 1', ...options });
       const verified = await login({ ca: server.ca, cert: clientCert.cert, key: clientCert.key });
       assert.equal(verified.code, 0, verified.stderr);
       const wrongCa = await login({ ca: unrelated, cert: clientCert.cert, key: clientCert.key });
@@ -253,6 +253,7 @@ describe('the wire probe', { skip: skipReason }, () => {
   test('the wire wins over start times: a pinned old certificate on a new pod is STALE', async () => {
     const secret = await client.get<Secret>(Resources.secret, ns, 'pinned-server-cert');
     const oldSerial = await serverSerial('pinned');
+    await client.delete(Resources.secret, ns, 'pinned-old-server-cert').catch(() => undefined);
     await client.create(Resources.secret, ns, {
       apiVersion: 'v1',
       kind: 'Secret',

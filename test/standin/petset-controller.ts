@@ -139,38 +139,50 @@ async function createPod(client: KubeClient, { petSet, ordinal, revision, runtim
   } as Pod);
   // The pod starts now: its server reads the certificate files as they are at this moment.
   const now = new Date().toISOString();
-  try {
-    await runtime?.startPod(pod);
-  } catch (error) {
-    // Never report a pod Ready whose server did not start: remove it, to be created again.
-    await client.delete(Resources.pod, namespace, pod.metadata.name, { gracePeriodSeconds: 0 });
-    throw error;
-  }
+  const failed = await runtime?.startPod(pod).then(
+    () => undefined,
+    (error: Error) => error.message,
+  );
   await client.patch(
     Resources.pod,
     namespace,
     pod.metadata.name,
-    {
-      status: {
-        phase: 'Running',
-        startTime: now,
-        conditions: [
-          { type: 'Ready', status: 'True', lastTransitionTime: now },
-          { type: 'ContainersReady', status: 'True', lastTransitionTime: now },
-        ],
-        containerStatuses: (template.spec?.containers ?? []).map((container) => ({
-          name: container.name,
-          image: (container as { image?: string }).image ?? '',
-          imageID: '',
-          ready: true,
-          started: true,
-          restartCount: 0,
-          state: { running: { startedAt: now } },
-        })),
-      },
-    },
+    { status: podStatus({ containers: template.spec?.containers ?? [], now, failed }) },
     { subresource: 'status' },
   );
+}
+
+/**
+ * Running and Ready once the pod's server accepts connections; when it could not start (e.g. a
+ * Secret holding no valid certificate), Running but not Ready, its container waiting in
+ * CrashLoopBackOff, as the kubelet reports a container that keeps failing.
+ */
+function podStatus(options: {
+  containers: { name: string }[];
+  now: string;
+  failed: string | undefined;
+}): Record<string, unknown> {
+  const { containers, now, failed } = options;
+  const ready = failed ? 'False' : 'True';
+  return {
+    phase: 'Running',
+    startTime: now,
+    conditions: [
+      { type: 'Ready', status: ready, lastTransitionTime: now },
+      { type: 'ContainersReady', status: ready, lastTransitionTime: now },
+    ],
+    containerStatuses: containers.map((container) => ({
+      name: container.name,
+      image: (container as { image?: string }).image ?? '',
+      imageID: '',
+      ready: !failed,
+      started: !failed,
+      restartCount: failed ? 1 : 0,
+      state: failed
+        ? { waiting: { reason: 'CrashLoopBackOff', message: failed } }
+        : { running: { startedAt: now } },
+    })),
+  };
 }
 
 /** The kubelet's part: a pod marked for deletion goes away at once. */

@@ -158,6 +158,7 @@ export class ContainerRuntime {
    * server and point kwok's PortForward at it. Resolves once the server accepts connections.
    */
   async startPod(pod: Pod): Promise<void> {
+    const started = performance.now();
     const { namespace = 'default', name, uid = '' } = pod.metadata;
     const key = `${namespace}/${name}`;
     const previous = this.pods.get(key);
@@ -187,6 +188,9 @@ export class ContainerRuntime {
     this.ports.set(key, state.port);
     this.pods.set(key, state);
     await this.serve(state, pod.metadata.annotations ?? {});
+    this.log(
+      `pod ${key}: server accepts connections ${Math.round(performance.now() - started)} ms after creation`,
+    );
   }
 
   /** A pod changed or went away: apply its switches, or stop its server. */
@@ -245,7 +249,14 @@ export class ContainerRuntime {
       if (await this.copySecret(state.namespace, pinned, pinnedDir)) certificates = pinnedDir;
       else this.log(`pod ${state.name}: ${switches.serveSecret} Secret "${pinned}" not found`);
     }
-    const stop = await this.startWire(state, wire, certificates);
+    let stop: Stop;
+    try {
+      stop = await this.startWire(state, wire, certificates);
+    } catch (error) {
+      // Like a container that keeps crashing: not tried again until the pod's switches change.
+      state.serving = { key, stop: async () => {} };
+      throw error;
+    }
     state.serving = { key, stop };
     this.log(`pod ${state.namespace}/${state.name}: serving ${key} on 127.0.0.1:${state.port}`);
     if (state.forwarded !== state.port) {
@@ -319,7 +330,12 @@ export class ContainerRuntime {
           this.ports.set(`${state.namespace}/${state.name}`, state.port);
           continue;
         }
-        throw new Error(`mariadbd of pod ${state.namespace}/${state.name}: ${(error as Error).message}`);
+        const reason = text
+          .split('\n')
+          .filter((line) => line.includes('[ERROR]'))
+          .slice(-2)
+          .join('; ');
+        throw new Error(`mariadbd ${(error as Error).message}${reason ? `: ${reason}` : ''}`);
       }
     }
   }

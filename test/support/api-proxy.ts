@@ -9,6 +9,8 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
+import type { Duplex } from 'node:stream';
+import tls from 'node:tls';
 
 export interface ProxyRequest {
   method: string;
@@ -80,6 +82,24 @@ export async function startApiProxy(
     outgoing.on('close', () => forward.destroy());
     forward.end(Buffer.concat(chunks));
   });
+  // Upgrades (the probe's port-forward WebSocket) go through as raw bytes once the request is sent on.
+  const upgraded = new Set<Duplex>();
+  proxy.on('upgrade', (incoming: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    requests.push({ method: incoming.method ?? 'GET', url: incoming.url ?? '/' });
+    upgraded.add(socket);
+    socket.on('close', () => upgraded.delete(socket));
+    const upstream = tls.connect({ host: target.hostname, port: Number(target.port), ca }, () => {
+      const headers = Object.entries({ ...incoming.headers, host: target.host }).flatMap(([name, value]) =>
+        (Array.isArray(value) ? value : [value]).map((item) => `${name}: ${item}`),
+      );
+      upstream.write([`${incoming.method} ${incoming.url} HTTP/1.1`, ...headers, '', ''].join('\r\n'));
+      upstream.write(head);
+      upstream.pipe(socket);
+      socket.pipe(upstream);
+    });
+    upstream.on('error', () => socket.destroy());
+    socket.on('error', () => upstream.destroy());
+  });
   await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
   const port = (proxy.address() as { port: number }).port;
   return {
@@ -89,9 +109,12 @@ export async function startApiProxy(
       new Promise((resolve) => {
         proxy.close(() => resolve());
         proxy.closeAllConnections();
+        // An upgraded connection is no longer the HTTP server's: end it as a stopped server would.
+        for (const socket of upgraded) socket.destroy();
       }),
     start: () => new Promise((resolve) => proxy.listen(port, '127.0.0.1', () => resolve())),
     close: () => {
+      for (const socket of upgraded) socket.destroy();
       proxy.closeAllConnections();
       proxy.close();
       agent.destroy();

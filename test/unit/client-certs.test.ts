@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { Ajv } from 'ajv';
+import { validateOrganization, validateUser } from '../../src/cli/validate.ts';
 import { clientCertOptions } from '../../src/commands/tls/client-cert/command.ts';
 import { connectInfoOptions } from '../../src/commands/tls/connect-info/command.ts';
 import {
@@ -27,8 +28,6 @@ import {
   clientCertificateName,
   subjectOneLine,
   userAnnotation,
-  validateOrganization,
-  validateUser,
 } from '../../src/tls/client-certs.ts';
 import { diagnose } from '../../src/tls/diagnose.ts';
 import { renderers } from '../../src/tls/render.ts';

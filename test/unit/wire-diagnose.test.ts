@@ -204,7 +204,7 @@ test('not probed (forbidden, pod not running): informational, and the start-time
     pods.map((pod) => ({ namespace: 'demo', pod, result: 'forbidden' as const, elapsedMs: 3 })),
   );
   assert.equal(healthy.health, 'OK', 'a user who may not port-forward still gets OK for a healthy database');
-  assert.equal(healthy.served?.notProbed, 3);
+  assert.equal(healthy.served, undefined, 'nothing proven on the wire: no SERVED counts');
 });
 
 test('a server that still accepts TLS 1.0/1.1 is a warning', () => {

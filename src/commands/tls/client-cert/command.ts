@@ -1,9 +1,14 @@
 import type { CommandDefinition } from '../../../cli/command.ts';
 import { dryRunFlag, outputFlag, type ParsedArgs, progressFlag, progressMode } from '../../../cli/flags.ts';
-import { parseDurationFlag, validateCertificateDuration, validateObjectName } from '../../../cli/validate.ts';
+import {
+  parseDurationFlag,
+  validateCertificateDuration,
+  validateObjectName,
+  validateOrganization,
+  validateUser,
+} from '../../../cli/validate.ts';
 import { UsageError } from '../../../errors.ts';
 import type { DryRun } from '../../../kube/client.ts';
-import { validateOrganization, validateUser } from '../../../tls/client-certs.ts';
 import { actionDeps } from '../action-deps.ts';
 import type { ClientCertAction, ClientCertOptions } from './client-cert.ts';
 

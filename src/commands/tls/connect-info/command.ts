@@ -1,8 +1,7 @@
 import type { CommandDefinition } from '../../../cli/command.ts';
 import { outputFlag } from '../../../cli/flags.ts';
-import { validateObjectName } from '../../../cli/validate.ts';
+import { validateObjectName, validateUser } from '../../../cli/validate.ts';
 import { UsageError } from '../../../errors.ts';
-import { validateUser } from '../../../tls/client-certs.ts';
 import { actionDeps } from '../action-deps.ts';
 import { dbUserFlag } from '../client-cert/command.ts';
 import type { ConnectInfoOptions } from './connect-info.ts';

@@ -35,7 +35,7 @@ export const statusCommand: CommandDefinition = {
       default: '720h',
     },
     { name: 'require-tls', type: 'boolean', describe: 'Treat a database without TLS as critical' },
-    ...probeFlags,
+    ...probeFlags(),
   ],
   examples: [
     ['$0 tls status sample-sdb -n demo', 'every step of the TLS path of one database, in depth'],
