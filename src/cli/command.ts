@@ -14,6 +14,8 @@ export interface CliIO {
   signal: AbortSignal;
   /** Whether stdout/stderr are terminals (live progress, colour). */
   isTTY: boolean;
+  /** Whether stdin is a terminal: exec credential plugins may then prompt (interactiveMode). */
+  stdinIsTTY?: boolean;
 }
 
 export interface CommandContext {

@@ -114,7 +114,8 @@ export function toYargsOptions(specs: FlagSpec[]): Record<string, Options> {
       ...(spec.default !== undefined ? { default: spec.default } : {}),
       ...(spec.choices ? { choices: spec.choices as string[] } : {}),
       ...(spec.group ? { group: spec.group } : {}),
-      ...(spec.type === 'array' ? { string: true } : {}),
+      // kubectl's repeatable flags take one value per occurrence: `--as-group G NAME` keeps NAME.
+      ...(spec.type === 'array' ? { string: true, nargs: 1 } : {}),
       requiresArg: spec.type !== 'boolean',
     };
   }
