@@ -11,7 +11,7 @@ import type { Credentials } from './credentials.ts';
 import type { KubeObject, ObjectList, WatchEvent } from './objects.ts';
 import { maskHeaders, type RequestLog, redactBody } from './request-log.ts';
 import { qualifiedName, type ResourceType, resourcePath } from './resources.ts';
-import { ConnectTimeout, createAgent, ProxyError } from './transport.ts';
+import { ConnectTimeout, connectSignalOption, createAgent, ProxyError } from './transport.ts';
 
 export type Verb = 'get' | 'list' | 'watch' | 'create' | 'patch' | 'update' | 'delete';
 
@@ -381,9 +381,8 @@ export class KubeClient {
       );
     const started = performance.now();
     this.requestCount++;
-    const transport = options.protocol === 'https:' ? https : http;
     return new Promise<Response>((resolve, reject) => {
-      const request = transport.request(this.withSignal(options), (response) => {
+      const request = this.start(options, (response) => {
         const chunks: Buffer[] = [];
         response.on('data', (chunk: Buffer) => chunks.push(chunk));
         response.on('error', (error) => reject(this.networkError(error, action)));
@@ -420,10 +419,9 @@ export class KubeClient {
     const url = `${this.settings.server.replace(/\/$/, '')}${path}`;
     const started = performance.now();
     this.requestCount++;
-    const transport = options.protocol === 'https:' ? https : http;
     return new Promise((resolve, reject) => {
       if (signal?.aborted || this.settings.signal?.aborted) return reject(new InterruptedError());
-      const request = transport.request(this.withSignal({ ...options, signal }), (response) => {
+      const request = this.start({ ...options, ...(signal ? { signal } : {}) }, (response) => {
         const status = response.statusCode ?? 0;
         if (log.verbosity >= 6) log.line(`GET ${url} ${status} (watch) in ${elapsed(started)}`);
         if (status >= 400) {
@@ -459,11 +457,37 @@ export class KubeClient {
     });
   }
 
-  /** The process-wide interrupt, combined with a request's own signal. */
-  private withSignal(options: https.RequestOptions): https.RequestOptions {
+  /**
+   * The process-wide interrupt, combined with a request's own signal; and a signal for the
+   * connection being made for this request, aborted when the request goes away first (a
+   * --request-timeout), so a half-open connection never outlives it.
+   */
+  private start(
+    options: https.RequestOptions,
+    onResponse: (response: http.IncomingMessage) => void,
+  ): http.ClientRequest {
     const signals = [options.signal, this.settings.signal].filter((signal) => signal !== undefined);
-    if (signals.length === 0) return options;
-    return { ...options, signal: signals.length === 1 ? signals[0] : AbortSignal.any(signals) };
+    const connecting = new AbortController();
+    const transport = options.protocol === 'https:' ? https : http;
+    const request = transport.request(
+      {
+        ...options,
+        [connectSignalOption]: connecting.signal,
+        ...(signals.length ? { signal: signals.length === 1 ? signals[0] : AbortSignal.any(signals) } : {}),
+      } as https.RequestOptions,
+      onResponse,
+    );
+    // Until its socket arrives, a destroyed ClientRequest only records the error (Node's
+    // ClientRequest.destroy): abandon the connection being made, so a --request-timeout or an
+    // aborted watch ends now rather than when the dial or handshake limit runs out.
+    const destroy = request.destroy.bind(request);
+    request.destroy = (error?: Error) => {
+      if (error && !request.socket) abandonedWith.set(request, error);
+      connecting.abort();
+      return destroy(error);
+    };
+    request.on('close', () => connecting.abort());
+    return request;
   }
 
   /**
@@ -487,8 +511,10 @@ export class KubeClient {
         request.destroy(new RequestTimeout(idleReadTimeoutMs, 'idle')),
       );
     }
-    request.on('error', (error) => {
+    request.on('error', (reported) => {
       if (this.settings.signal?.aborted) return reject(new InterruptedError());
+      // The abandoned connection's "aborted" hides why the request was destroyed.
+      const error = abandonedWith.get(request) ?? reported;
       const { log } = this.settings;
       if (log.verbosity >= 6)
         log.line(`request to ${this.settings.server} failed after ${elapsed(started)}: ${error.message}`);
@@ -546,6 +572,9 @@ export class KubeClient {
     );
   }
 }
+
+/** Why a request was destroyed before it had a socket (see KubeClient.start). */
+const abandonedWith = new WeakMap<http.ClientRequest, Error>();
 
 class RequestTimeout extends Error {
   constructor(

@@ -139,34 +139,43 @@ function inCidr(ip: string, cidr: string): boolean {
 type ConnectOptions = tls.ConnectionOptions & { host?: string | null; port?: number | string | null };
 type Callback = (error: Error | null, socket?: net.Socket) => void;
 
-/** Dial host:port with the 30 s limit; `signal` aborts the dial. */
-function dial(host: string, port: number, signal?: AbortSignal): Promise<net.Socket> {
+/**
+ * The socket a connection attempt is working on, so an abort (the interrupt, or the request that
+ * asked for the connection going away) destroys it at once, whatever step it is in.
+ */
+interface Attempt {
+  current: net.Socket | undefined;
+  aborted: boolean;
+}
+
+function track<T extends net.Socket>(attempt: Attempt, socket: T): T {
+  attempt.current = socket;
+  if (attempt.aborted) socket.destroy(abortError());
+  return socket;
+}
+
+/** Dial host:port with the 30 s limit. */
+function dial(host: string, port: number, attempt: Attempt): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host, port });
+    const socket = track(attempt, net.connect({ host, port }));
     const timer = setTimeout(() => socket.destroy(new ConnectTimeout('dial', dialTimeoutMs)), dialTimeoutMs);
-    const onAbort = () => socket.destroy(abortError());
-    signal?.addEventListener('abort', onAbort, { once: true });
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-    };
     socket.once('connect', () => {
-      done();
+      clearTimeout(timer);
       socket.removeListener('error', onError);
       resolve(socket);
     });
     const onError = (error: Error) => {
-      done();
+      clearTimeout(timer);
       reject(error);
     };
     socket.once('error', onError);
   });
 }
 
-/** TLS over `socket` (or a new connection) with the 10 s handshake limit. */
-function handshake(options: tls.ConnectionOptions): Promise<tls.TLSSocket> {
+/** TLS over `options.socket` with the 10 s handshake limit. */
+function handshake(options: tls.ConnectionOptions, attempt: Attempt): Promise<tls.TLSSocket> {
   return new Promise((resolve, reject) => {
-    const socket = tls.connect(options);
+    const socket = track(attempt, tls.connect(options));
     const timer = setTimeout(
       () => socket.destroy(new ConnectTimeout('tls', tlsHandshakeTimeoutMs)),
       tlsHandshakeTimeoutMs,
@@ -293,33 +302,57 @@ function ipv6Bytes(ip: string): Buffer {
   return Buffer.from(groups.flatMap((group) => [parseInt(group, 16) >> 8, parseInt(group, 16) & 255]));
 }
 
-/** One connection to the API server, through `proxy` when set. */
+/** One connection to the API server, through `proxy` when set; any of `signals` aborts it. */
 async function openConnection(
   options: ConnectOptions,
   secure: boolean,
   proxy: URL | undefined,
-  signal?: AbortSignal,
+  signals: AbortSignal[],
 ): Promise<net.Socket> {
+  const attempt: Attempt = { current: undefined, aborted: false };
+  const onAbort = () => {
+    attempt.aborted = true;
+    attempt.current?.destroy(abortError());
+  };
+  for (const signal of signals) {
+    if (signal.aborted) throw abortError();
+    signal.addEventListener('abort', onAbort, { once: true });
+  }
+  try {
+    return await connectThrough(options, { secure, proxy, attempt });
+  } finally {
+    for (const signal of signals) signal.removeEventListener('abort', onAbort);
+  }
+}
+
+async function connectThrough(
+  options: ConnectOptions,
+  route: { secure: boolean; proxy: URL | undefined; attempt: Attempt },
+): Promise<net.Socket> {
+  const { secure, proxy, attempt } = route;
   const host = String(options.host ?? 'localhost').replace(/^\[|\]$/g, '');
   const port = Number(options.port ?? (secure ? 443 : 80));
   let socket: net.Socket;
   if (!proxy) {
-    socket = await dial(host, port, signal);
+    socket = await dial(host, port, attempt);
   } else {
     const proxyPort = Number(proxy.port || { 'http:': 80, 'https:': 443 }[proxy.protocol] || 1080);
     const proxyHost = proxy.hostname.replace(/^\[|\]$/g, '');
-    socket = await dial(proxyHost, proxyPort, signal);
+    socket = await dial(proxyHost, proxyPort, attempt);
     try {
       if (proxy.protocol === 'https:') {
         const { ca, cert, key, rejectUnauthorized } = options;
-        socket = await handshake({
-          socket,
-          ca,
-          cert,
-          key,
-          ...(rejectUnauthorized === false ? { rejectUnauthorized } : {}),
-          ...(net.isIP(proxyHost) ? {} : { servername: proxyHost }),
-        });
+        socket = await handshake(
+          {
+            socket,
+            ca,
+            cert,
+            key,
+            ...(rejectUnauthorized === false ? { rejectUnauthorized } : {}),
+            ...(net.isIP(proxyHost) ? {} : { servername: proxyHost }),
+          },
+          attempt,
+        );
       }
       if (proxy.protocol.startsWith('socks5')) await socksConnect(socket, proxy, host, port);
       else await connectTunnel(socket, proxy, net.isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`);
@@ -334,7 +367,7 @@ async function openConnection(
     return socket;
   }
   try {
-    return await handshake({ ...options, socket });
+    return await handshake({ ...options, socket }, attempt);
   } catch (error) {
     socket.destroy();
     throw error;
@@ -349,12 +382,22 @@ export interface AgentSettings {
 }
 
 /**
+ * A request option the agent reads: aborting it abandons the connection being made for that
+ * request (Node's agent passes request options on to createConnection, but not `signal`).
+ */
+export const connectSignalOption = 'connectSignal';
+
+/**
  * The client's agent. Node's Agent accepts a createConnection that answers through its callback
  * (lib/_http_agent.js createSocket), which lets the proxy handshake and the limits run first.
  */
 export function createAgent(settings: AgentSettings): http.Agent {
-  const create = (options: ConnectOptions, callback: Callback): undefined => {
-    openConnection(options, settings.secure, settings.proxy, settings.signal).then(
+  const create = (
+    options: ConnectOptions & { connectSignal?: AbortSignal },
+    callback: Callback,
+  ): undefined => {
+    const signals = [settings.signal, options.connectSignal].filter((signal) => signal !== undefined);
+    openConnection(options, settings.secure, settings.proxy, signals).then(
       (socket) => callback(null, socket),
       (error: Error) => callback(error),
     );
