@@ -132,7 +132,7 @@ function checkKeyPair(options: https.RequestOptions, userName: string): void {
   const { cert, key } = options;
   if (!cert && !key) return;
   if (!cert || !key) {
-    throw new UsageError(
+    throw new RuntimeError(
       `user "${userName}": a client ${cert ? 'certificate needs its client-key' : 'key needs its client-certificate'}`,
     );
   }
@@ -141,11 +141,11 @@ function checkKeyPair(options: https.RequestOptions, userName: string): void {
   } catch (error) {
     const message = (error as Error).message;
     if (/key values mismatch|KEY_VALUES_MISMATCH/i.test(message)) {
-      throw new UsageError(
+      throw new RuntimeError(
         `user "${userName}": the client-key does not belong to the client-certificate (its public key differs)`,
       );
     }
-    throw new UsageError(`user "${userName}": the client certificate or key cannot be used: ${message}`);
+    throw new RuntimeError(`user "${userName}": the client certificate or key cannot be used: ${message}`);
   }
 }
 

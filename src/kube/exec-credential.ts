@@ -127,9 +127,14 @@ export class ExecCredentialSource {
     return this.cached;
   }
 
-  /** A 401 answered `token`: forget it if it is still the cached one. True when a new run will follow. */
+  /**
+   * A 401 answered `token`: forget it if it is still the cached one (client-go's maybeRefreshCreds).
+   * True when the next get() gives another credential than `token` (also when a concurrent 401
+   * already dropped it).
+   */
   unauthorized(token: string | undefined): boolean {
-    if (!this.current || (token !== undefined && this.current.token !== token)) return false;
+    if (this.current && this.current.token !== token) return true;
+    if (!this.current) return this.cached !== undefined || token !== undefined;
     this.current = undefined;
     this.cached = undefined;
     return true;

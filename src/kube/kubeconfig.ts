@@ -279,7 +279,7 @@ function fromFlagsOnly(flags: ConnectionFlags): ResolvedConnection {
 /** The checks client-go makes on the merged configuration before it connects. */
 function finish(connection: ResolvedConnection): ResolvedConnection {
   const { cluster, user } = connection;
-  cluster.server = defaultServerUrl(cluster, user);
+  cluster.server = checkServerUrl(cluster.server ?? '');
   // k8s.io/client-go/transport/transport.go TLSConfigFor
   if (
     cluster['insecure-skip-tls-verify'] &&
@@ -299,12 +299,13 @@ function finish(connection: ResolvedConnection): ResolvedConnection {
 }
 
 /**
- * A server address without a scheme gets one as client-go's rest.DefaultServerURL does
- * (k8s.io/client-go/rest/url_utils.go defaultServerUrlFor): https when a CA, a client certificate
- * or insecure-skip-tls-verify is configured, else http.
+ * The server address must be an http(s) URL. kubectl takes one without a scheme as plain http
+ * (clientcmd decides on TLS from the bare address before the CA is merged, k8s.io/client-go/tools/
+ * clientcmd/client_config.go IsConfigTransportTLS) and then sends no credentials: against an HTTPS
+ * API server that only yields "the server rejected our request for an unknown reason". Saying what
+ * is missing is clearer.
  */
-function defaultServerUrl(cluster: RawCluster, user: RawUser): string {
-  const server = cluster.server ?? '';
+function checkServerUrl(server: string): string {
   let url: URL | undefined;
   try {
     url = new URL(server);
@@ -315,16 +316,11 @@ function defaultServerUrl(cluster: RawCluster, user: RawUser): string {
       `the server address "${server}" has the scheme "${url.protocol.slice(0, -1)}": use https:// (or http://)`,
     );
   }
-  const tls =
-    cluster['certificate-authority'] ||
-    cluster['certificate-authority-data'] ||
-    cluster['insecure-skip-tls-verify'] ||
-    user['client-certificate'] ||
-    user['client-certificate-data'];
-  const withScheme = `${tls ? 'https' : 'http'}://${server}`;
-  try {
-    if (new URL(withScheme).host) return withScheme;
-  } catch {}
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(server) && URL.canParse(`https://${server}`)) {
+    throw new UsageError(
+      `the server address "${server}" has no scheme: write https://${server} (kubectl would use plain http without credentials)`,
+    );
+  }
   throw new UsageError(`the server address "${server}" is not a URL (expected https://HOST:PORT)`);
 }
 
@@ -359,12 +355,9 @@ function applyFlagOverrides(cluster: RawCluster, user: RawUser, flags: Connectio
     user['client-key'] = path.resolve(flags.clientKey);
     delete user['client-key-data'];
   }
-  if (flags.token) {
-    user.token = flags.token;
-    delete user.tokenFile;
-    delete user.exec;
-    delete user['auth-provider'];
-  }
+  // Only the token is replaced: clientcmd merges the flag into the user entry, so a tokenFile there
+  // still wins over it (k8s.io/client-go/transport/round_trippers.go NewBearerAuthWithRefreshRoundTripper).
+  if (flags.token) user.token = flags.token;
   if (flags.as) user.as = flags.as;
   if (flags.asGroup?.length) user['as-groups'] = flags.asGroup;
   if (flags.asUid) user['as-uid'] = flags.asUid;

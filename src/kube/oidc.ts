@@ -4,7 +4,8 @@
  * - the id-token is used while its `exp` is more than 10 s away (idTokenExpired, expiryDelta);
  * - else the refresh-token is exchanged at the issuer's token endpoint, found in
  *   `<idp-issuer-url>/.well-known/openid-configuration` (tokenEndpoint), with the client id/secret
- *   and extra-scopes (golang.org/x/oauth2: grant_type=refresh_token, client credentials in Basic auth);
+ *   (golang.org/x/oauth2's tokenRefresher: grant_type=refresh_token and the refresh token only, no
+ *   scope; client credentials in Basic auth);
  * - the answer must carry an id_token; the new id-token (and refresh-token, when one is returned)
  *   are written back to the kubeconfig file the user entry came from (the persister kubectl passes,
  *   k8s.io/client-go/tools/clientcmd/config.go PersistAuthProviderConfigForUser / ModifyConfig).
@@ -86,8 +87,6 @@ export class OidcTokenSource {
       throw new RuntimeError(`oidc issuer ${issuer}: its metadata has no token_endpoint`);
     }
     const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken });
-    const scopes = (this.config['extra-scopes'] ?? '').split(',').filter(Boolean);
-    if (scopes.length) form.set('scope', scopes.join(' '));
     const clientId = this.config['client-id'] ?? '';
     const secret = this.config['client-secret'] ?? '';
     const headers: Record<string, string> = { 'Content-Type': 'application/x-www-form-urlencoded' };

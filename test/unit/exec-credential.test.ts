@@ -57,9 +57,10 @@ test('a 401 drops the credential it was sent with, once', async () => {
   assert.equal((await credentials.get()).token, 'token-1');
   assert.equal(credentials.unauthorized('token-1'), true);
   assert.equal((await credentials.get()).token, 'token-2');
-  // A late 401 for the old token does not throw the new one away.
-  assert.equal(credentials.unauthorized('token-1'), false);
+  // A late 401 for the old token does not throw the new one away: it is retried with it.
+  assert.equal(credentials.unauthorized('token-1'), true);
   assert.equal((await credentials.get()).token, 'token-2');
+  assert.equal(runs(), 2);
 });
 
 test('the exec stanza is checked as clientcmd does', () => {

@@ -228,15 +228,12 @@ test('--server drops the kubeconfig tls-server-name; --tls-server-name sets it',
   assert.equal(named.cluster['tls-server-name'], 'n');
 });
 
-test('a server without a scheme gets one as client-go does; other schemes are refused', () => {
-  assert.equal(
-    resolveConnection({ context: 'bare' }, env(tlsConfig)).cluster.server,
-    'http://127.0.0.1:6443',
+test('a server without a scheme, or with another one, is a clear usage error', () => {
+  assert.throws(
+    () => resolveConnection({ context: 'bare' }, env(tlsConfig)),
+    /the server address "127\.0\.0\.1:6443" has no scheme: write https:\/\/127\.0\.0\.1:6443/,
   );
-  assert.equal(
-    resolveConnection({ context: 'bare-tls' }, env(tlsConfig)).cluster.server,
-    'https://127.0.0.1:6443',
-  );
+  assert.throws(() => resolveConnection({ server: 'localhost:6443' }, env(tlsConfig)), /has no scheme/);
   assert.throws(
     () => resolveConnection({ server: 'ftp://x.example' }, env(tlsConfig)),
     /has the scheme "ftp"/,
@@ -251,6 +248,6 @@ test('--as-group or --as-uid without --as is a usage error', () => {
 test('an exec command with a slash is relative to its kubeconfig; a bare name stays on PATH', () => {
   const relative = resolveConnection({}, env(tlsConfig)).user.exec as { command: string };
   assert.equal(relative.command, path.join(dir, 'tls', 'bin', 'get-token'));
-  const bare = resolveConnection({ context: 'bare' }, env(tlsConfig)).user.exec as { command: string };
+  const bare = resolveConnection({ user: 'on-path' }, env(tlsConfig)).user.exec as { command: string };
   assert.equal(bare.command, 'get-token');
 });
