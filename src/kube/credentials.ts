@@ -8,17 +8,16 @@ import { readFileSync } from 'node:fs';
 import type https from 'node:https';
 import tls from 'node:tls';
 import { RuntimeError, UsageError } from '../errors.ts';
-import { ExecCredentialSource, execClusterInfo, parseExecConfig } from './exec-credential.ts';
+import {
+  ExecCredentialSource,
+  type ExecRuntime,
+  execClusterInfo,
+  parseExecConfig,
+} from './exec-credential.ts';
 import type { RawCluster, RawUser } from './kubeconfig.ts';
 import { OidcTokenSource } from './oidc.ts';
 
-export interface CredentialRuntime {
-  env: Record<string, string | undefined>;
-  stdinIsTTY: boolean;
-  /** Where an exec plugin's stderr goes (the user's terminal). */
-  err: (text: string) => void;
-  signal?: AbortSignal | undefined;
-  now: () => number;
+export interface CredentialRuntime extends ExecRuntime {
   /** The kubeconfig file that defines the user (OIDC tokens are persisted there). */
   userFile: string | undefined;
 }

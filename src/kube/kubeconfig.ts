@@ -261,18 +261,25 @@ export function resolveConnection(flags: ConnectionFlags, environment: LoadEnvir
 }
 
 function fromFlagsOnly(flags: ConnectionFlags): ResolvedConnection {
-  const cluster: RawCluster = {};
-  const user: RawUser = {};
+  return withoutKubeconfig(flags, { cluster: {}, user: {}, inCluster: false });
+}
+
+/** A connection with no kubeconfig context: the flags applied over `base`. */
+function withoutKubeconfig(
+  flags: ConnectionFlags,
+  base: { cluster: RawCluster; user: RawUser; inCluster: boolean; namespace?: string },
+): ResolvedConnection {
+  const { cluster, user, inCluster } = base;
   applyFlagOverrides(cluster, user, flags);
   return {
     contextName: '',
-    clusterName: '',
-    userName: '',
+    clusterName: inCluster ? 'in-cluster' : '',
+    userName: inCluster ? 'service-account' : '',
     cluster: cluster as RawCluster & { server: string },
     user,
-    namespace: flags.namespace || 'default',
+    namespace: flags.namespace || base.namespace || 'default',
     namespaceFromFlag: Boolean(flags.namespace),
-    inCluster: false,
+    inCluster,
   };
 }
 
@@ -374,17 +381,7 @@ function inClusterConnection(
   const server = flags.server || `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
   const cluster: RawCluster = { server, 'certificate-authority': path.join(dir, 'ca.crt') };
   const user: RawUser = { tokenFile: path.join(dir, 'token') };
-  applyFlagOverrides(cluster, user, flags);
   const namespaceFile = path.join(dir, 'namespace');
   const podNamespace = existsSync(namespaceFile) ? readFileSync(namespaceFile, 'utf8').trim() : '';
-  return {
-    contextName: '',
-    clusterName: 'in-cluster',
-    userName: 'service-account',
-    cluster: cluster as RawCluster & { server: string },
-    user,
-    namespace: flags.namespace || podNamespace || 'default',
-    namespaceFromFlag: Boolean(flags.namespace),
-    inCluster: true,
-  };
+  return withoutKubeconfig(flags, { cluster, user, inCluster: true, namespace: podNamespace });
 }

@@ -71,9 +71,18 @@ export async function startConnectProxy(options: ProxyOptions = {}): Promise<Tes
     });
     upstream.on('error', () => client.end('HTTP/1.1 502 Bad Gateway\r\n\r\n'));
   });
+  return listen(server, 'http', { state, sockets });
+}
+
+async function listen(
+  server: net.Server,
+  scheme: string,
+  parts: { state: TestProxy; sockets: Set<net.Socket> },
+): Promise<TestProxy> {
+  const { state, sockets } = parts;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   state.port = (server.address() as net.AddressInfo).port;
-  state.url = `http://127.0.0.1:${state.port}`;
+  state.url = `${scheme}://127.0.0.1:${state.port}`;
   state.close = () => {
     for (const socket of sockets) socket.destroy();
     server.close();
@@ -148,12 +157,5 @@ export async function startSocksProxy(options: ProxyOptions = {}): Promise<TestP
     };
     client.on('data', onData);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  state.port = (server.address() as net.AddressInfo).port;
-  state.url = `socks5://127.0.0.1:${state.port}`;
-  state.close = () => {
-    for (const socket of sockets) socket.destroy();
-    server.close();
-  };
-  return state;
+  return listen(server, 'socks5', { state, sockets });
 }
