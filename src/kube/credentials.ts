@@ -60,7 +60,7 @@ export class Credentials {
       const name = (provider as { name?: string }).name ?? 'unknown';
       if (name !== 'oidc') {
         throw new RuntimeError(
-          `user "${userName}" uses the auth-provider "${name}", which kubectl removed in 1.26: ` +
+          `user "${userName}" uses the legacy auth-provider "${name}", which kubectl removed in 1.26: ` +
             'switch the kubeconfig to its exec credential plugin',
         );
       }

@@ -297,7 +297,8 @@ function finish(connection: ResolvedConnection): ResolvedConnection {
         'specifying a root certificates file with the insecure flag is not allowed (drop one of them)',
     );
   }
-  // k8s.io/client-go/transport/round_trippers.go NewImpersonatingRoundTripper refuses these too.
+  // k8s.io/client-go/tools/clientcmd/validation.go validateAuthInfo: "requesting uid, groups or
+  // user-extra for ... without impersonating a user".
   if (!user.as && (user['as-groups']?.length || user['as-uid'])) {
     const what = user['as-uid'] ? '--as-uid' : '--as-group';
     throw new UsageError(`${what} needs --as: groups and a UID can only be impersonated with a user name`);
