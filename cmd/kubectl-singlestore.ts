@@ -3,6 +3,7 @@
  * The only place that touches process.exit, signals and the real streams.
  */
 import path from 'node:path';
+import { isatty } from 'node:tty';
 import { runCli } from '../src/cli/app.ts';
 import { ExitCode } from '../src/errors.ts';
 
@@ -28,6 +29,8 @@ async function main(): Promise<void> {
       signal: controller.signal,
       isTTY: Boolean(process.stderr.isTTY),
       ...(process.stdout.isTTY ? { columns: process.stdout.columns } : {}),
+      // isatty(0) rather than process.stdin, which would open a stream on stdin.
+      stdinIsTTY: isatty(0),
     },
   );
   process.exitCode = controller.signal.aborted ? ExitCode.interrupted : exitCode;

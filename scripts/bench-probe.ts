@@ -66,7 +66,7 @@ function medians(commands: [string, string[]][]): number[] {
   const samples: number[][] = commands.map(() => []);
   for (const [command, args] of commands) timed(command, args); // warm-up
   for (let run = 0; run < runs; run++) {
-    commands.forEach(([command, args], index) => samples[index]?.push(timed(command, args)));
+    for (const [index, [command, args]] of commands.entries()) samples[index]?.push(timed(command, args));
   }
   return samples.map((values) => {
     const sorted = [...values].sort((a, b) => a - b);

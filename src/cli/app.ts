@@ -163,7 +163,7 @@ async function buildFactory(argv: ParsedArgs, io: CliIO): Promise<Factory> {
   const verbosity = typeof argv.v === 'number' ? argv.v : 0;
   return createFactory(
     connectionFlagsFrom(argv),
-    { env: io.env },
+    { env: io.env, signal: io.signal, stdinIsTTY: io.stdinIsTTY ?? false, stderr: io.err },
     createRequestLog(verbosity, io.err),
     (message) => io.err(`${message}\n`),
   );

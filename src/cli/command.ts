@@ -16,6 +16,8 @@ export interface CliIO {
   isTTY: boolean;
   /** The width of `out` when it is a terminal; help wraps there (80 otherwise). */
   columns?: number;
+  /** Whether stdin is a terminal: exec credential plugins may then prompt (interactiveMode). */
+  stdinIsTTY?: boolean;
 }
 
 export interface CommandContext {

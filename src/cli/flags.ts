@@ -109,7 +109,8 @@ export function toYargsOptions(specs: FlagSpec[]): Record<string, Options> {
       ...(spec.alias ? { alias: spec.alias } : {}),
       ...(spec.default !== undefined ? { default: spec.default } : {}),
       ...(spec.choices ? { choices: spec.choices as string[] } : {}),
-      ...(spec.type === 'array' ? { string: true } : {}),
+      // kubectl's repeatable flags take one value per occurrence: `--as-group G NAME` keeps NAME.
+      ...(spec.type === 'array' ? { string: true, nargs: 1 } : {}),
       requiresArg: spec.type !== 'boolean',
     };
   }

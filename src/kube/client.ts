@@ -11,6 +11,7 @@ import type { Credentials } from './credentials.ts';
 import type { KubeObject, ObjectList, WatchEvent } from './objects.ts';
 import { maskHeaders, type RequestLog, redactBody } from './request-log.ts';
 import { qualifiedName, type ResourceType, resourcePath } from './resources.ts';
+import { ConnectTimeout, connectSignalOption, createAgent, ProxyError } from './transport.ts';
 
 export type Verb = 'get' | 'list' | 'watch' | 'create' | 'patch' | 'update' | 'delete';
 
@@ -53,11 +54,19 @@ export interface ClientSettings {
   /** For "unauthorized" messages. */
   userName: string;
   log: RequestLog;
+  /** The proxy every connection goes through (transport.ts), if any. */
+  proxy?: URL | undefined;
+  /** SIGINT/SIGTERM: aborts every request in flight at once. */
+  signal?: AbortSignal | undefined;
 }
 
 interface Response {
   status: number;
   body: string;
+  contentType?: string;
+  statusText?: string;
+  /** The Authorization header the request carried, so a 401 can refresh exactly that credential. */
+  authorization?: string;
   /** Seconds, from a Retry-After header. */
   retryAfter?: number;
 }
@@ -68,8 +77,13 @@ const retryableNetwork = new Set(['ECONNRESET', 'EPIPE']);
 const maxReadRetries = 3;
 const maxRetryDelayMs = 5000;
 
-/** kubectl's dialer gives up on a connection after 30 s, whatever --request-timeout says. */
-const connectTimeoutMs = 30_000;
+/**
+ * With no --request-timeout, a non-watch request whose connection stays silent this long is given up.
+ * client-go detects a dead HTTP/2 connection with health pings (ReadIdleTimeout 30 s + PingTimeout
+ * 15 s, k8s.io/apimachinery/pkg/util/net/http.go readIdleTimeoutSeconds/pingTimeoutSeconds); over
+ * HTTP/1.1 silence is the only sign, so the same 45 s apply. Watches keep their own liveness.
+ */
+export const idleReadTimeoutMs = 45_000;
 
 export class KubeClient {
   /** How many requests this client sent; tests and `-v 6` use it to prove constant request counts. */
@@ -83,8 +97,11 @@ export class KubeClient {
     private readonly settings: ClientSettings,
   ) {
     this.baseUrl = new URL(settings.server);
-    const isHttps = this.baseUrl.protocol === 'https:';
-    this.agent = isHttps ? new https.Agent({ keepAlive: true }) : new http.Agent({ keepAlive: true });
+    this.agent = createAgent({
+      secure: this.baseUrl.protocol === 'https:',
+      proxy: settings.proxy,
+      signal: settings.signal,
+    });
   }
 
   get server(): string {
@@ -138,10 +155,9 @@ export class KubeClient {
   async createRaw<T>(path: string, body: unknown, what: string): Promise<T> {
     const response = await this.request('POST', path, body, undefined);
     if (response.status >= 400) {
-      const message = (JSON.parse(response.body || '{}') as { message?: string }).message ?? response.body;
-      throw new ApiError(`cannot ${what}: ${message}`, response.status, String(response.status));
+      throw new ApiError(`cannot ${what}: ${statusText(response)}`, response.status, String(response.status));
     }
-    return JSON.parse(response.body) as T;
+    return parseJson<T>(response, `cannot ${what}`, this.settings.server);
   }
 
   async patch<T extends KubeObject>(
@@ -190,8 +206,13 @@ export class KubeClient {
     if (!pending) {
       pending = this.request('GET', groupVersion, undefined, undefined).then((response) => {
         if (response.status === 404) return new Set<string>();
-        if (response.status >= 400) throw apiError(response, { verb: 'get', type }, this.settings.userName);
-        const doc = JSON.parse(response.body) as { resources?: { name: string }[] };
+        const action: Action = { verb: 'get', type };
+        if (response.status >= 400) throw apiError(response, action, this.settings.userName);
+        const doc = parseJson<{ resources?: { name: string }[] }>(
+          response,
+          `cannot ${describe(action)}`,
+          this.settings.server,
+        );
         return new Set((doc.resources ?? []).map((resource) => resource.name));
       });
       this.discovered.set(groupVersion, pending);
@@ -261,7 +282,7 @@ export class KubeClient {
   ): Promise<T> {
     const response = await this.request(method, path, body, action, contentType);
     if (response.status >= 400) throw apiError(response, action, this.settings.userName);
-    return JSON.parse(response.body) as T;
+    return parseJson<T>(response, `cannot ${describe(action)}`, this.settings.server);
   }
 
   /** Log a line at this verbosity (`-v`), for connections made outside this class (port-forward). */
@@ -270,8 +291,8 @@ export class KubeClient {
   }
 
   /**
-   * Everything one connection to the API server needs: URL parts, agent, TLS settings and
-   * credentials. Plain requests, watches and the port-forward's WebSocket all start here.
+   * Everything a request to `path` needs: address, the agent (proxy, time limits), TLS material and
+   * credential headers. Also what an upgrade (WebSocket port-forward) connects with.
    */
   async requestOptions(method: string, path: string): Promise<https.RequestOptions> {
     const url = new URL(this.baseUrl.pathname.replace(/\/$/, '') + path, this.baseUrl);
@@ -296,16 +317,24 @@ export class KubeClient {
     action: Action | undefined,
     contentType = 'application/json',
   ): Promise<Response> {
+    let refreshed = false;
     for (let attempt = 1; ; attempt++) {
       const retry = method === 'GET' && attempt <= maxReadRetries;
       let response: Response;
       try {
-        response = await this.send(method, path, body, action, contentType);
+        response = await this.send({ method, path, body, action, contentType });
       } catch (error) {
         const code = error instanceof ApiError ? error.reason : '';
         if (!retry || !retryableNetwork.has(code)) throw error;
         await this.pause(method, path, attempt, undefined, code);
         continue;
+      }
+      // client-go's exec round tripper refreshes the credential once on a 401 (maybeRefreshCreds in
+      // k8s.io/client-go/plugin/pkg/client/auth/exec/exec.go) and returns the 401; a read is also
+      // replayed here once with the new credential, a write never is.
+      if (response.status === 401 && !refreshed && response.authorization !== undefined) {
+        refreshed = true;
+        if (this.credentials.unauthorized(response.authorization) && method === 'GET') continue;
       }
       if (!retry || !retryableStatus.has(response.status)) return response;
       await this.pause(method, path, attempt, response.retryAfter, String(response.status));
@@ -326,17 +355,31 @@ export class KubeClient {
     const { log } = this.settings;
     if (log.verbosity >= 6)
       log.line(`${method} ${path}: ${why}; retrying in ${ms} ms (${attempt}/${maxReadRetries})`);
-    await new Promise((resolve) => setTimeout(resolve, ms));
+    const { signal } = this.settings;
+    await new Promise<void>((resolve, reject) => {
+      if (signal?.aborted) return reject(new InterruptedError());
+      const timer = setTimeout(() => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      }, ms);
+      const onAbort = () => {
+        clearTimeout(timer);
+        reject(new InterruptedError());
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
   }
 
-  private async send(
-    method: string,
-    path: string,
-    body: unknown,
-    action: Action | undefined,
-    contentType: string,
-  ): Promise<Response> {
+  private async send(request: {
+    method: string;
+    path: string;
+    body: unknown;
+    action: Action | undefined;
+    contentType: string;
+  }): Promise<Response> {
+    const { method, path, body, action, contentType } = request;
     const options = await this.requestOptions(method, path);
+    const authorization = (options.headers as Record<string, string>).Authorization ?? '';
     const payload = body === undefined ? undefined : JSON.stringify(body);
     if (payload !== undefined) {
       (options.headers as Record<string, string>)['Content-Type'] = contentType;
@@ -349,9 +392,8 @@ export class KubeClient {
       );
     const started = performance.now();
     this.requestCount++;
-    const transport = options.protocol === 'https:' ? https : http;
     return new Promise<Response>((resolve, reject) => {
-      const request = transport.request(options, (response) => {
+      const request = this.start(options, (response) => {
         const chunks: Buffer[] = [];
         response.on('data', (chunk: Buffer) => chunks.push(chunk));
         response.on('error', (error) => reject(this.networkError(error, action)));
@@ -363,10 +405,17 @@ export class KubeClient {
           }
           if (log.verbosity >= 8) log.line(`Response Body: ${redactBody(text)}`);
           const retryAfter = Number(response.headers['retry-after']);
-          resolve({ status, body: text, ...(Number.isFinite(retryAfter) ? { retryAfter } : {}) });
+          resolve({
+            status,
+            body: text,
+            contentType: String(response.headers['content-type'] ?? ''),
+            statusText: response.statusMessage ?? '',
+            authorization,
+            ...(Number.isFinite(retryAfter) ? { retryAfter } : {}),
+          });
         });
       });
-      this.arm(request, started, action, reject, requestTimeoutMs);
+      this.arm({ request, started, action, reject, limitMs: requestTimeoutMs, watch: false });
       request.end(payload);
     });
   }
@@ -381,10 +430,9 @@ export class KubeClient {
     const url = `${this.settings.server.replace(/\/$/, '')}${path}`;
     const started = performance.now();
     this.requestCount++;
-    const transport = options.protocol === 'https:' ? https : http;
     return new Promise((resolve, reject) => {
-      if (signal?.aborted) return reject(new InterruptedError());
-      const request = transport.request({ ...options, signal }, (response) => {
+      if (signal?.aborted || this.settings.signal?.aborted) return reject(new InterruptedError());
+      const request = this.start({ ...options, ...(signal ? { signal } : {}) }, (response) => {
         const status = response.statusCode ?? 0;
         if (log.verbosity >= 6) log.line(`GET ${url} ${status} (watch) in ${elapsed(started)}`);
         if (status >= 400) {
@@ -393,7 +441,12 @@ export class KubeClient {
           response.on('end', () =>
             reject(
               apiError(
-                { status, body: Buffer.concat(chunks).toString('utf8') },
+                {
+                  status,
+                  body: Buffer.concat(chunks).toString('utf8'),
+                  contentType: String(response.headers['content-type'] ?? ''),
+                  statusText: response.statusMessage ?? '',
+                },
                 action,
                 this.settings.userName,
               ),
@@ -403,36 +456,76 @@ export class KubeClient {
         }
         resolve(response);
       });
-      this.arm(
+      this.arm({
         request,
         started,
         action,
-        (error) => reject(signal?.aborted ? new InterruptedError() : error),
-        0,
-      );
+        reject: (error) => reject(signal?.aborted ? new InterruptedError() : error),
+        limitMs: 0,
+        watch: true,
+      });
       request.end();
     });
   }
 
-  /** The overall --request-timeout when one is set (never for watches); else only a connect timeout. */
-  private arm(
-    request: http.ClientRequest,
-    started: number,
-    action: Action | undefined,
-    reject: (error: Error) => void,
-    limitMs: number,
-  ): void {
+  /**
+   * The process-wide interrupt, combined with a request's own signal; and a signal for the
+   * connection being made for this request, aborted when the request goes away first (a
+   * --request-timeout), so a half-open connection never outlives it.
+   */
+  private start(
+    options: https.RequestOptions,
+    onResponse: (response: http.IncomingMessage) => void,
+  ): http.ClientRequest {
+    const signals = [options.signal, this.settings.signal].filter((signal) => signal !== undefined);
+    const connecting = new AbortController();
+    const transport = options.protocol === 'https:' ? https : http;
+    const request = transport.request(
+      {
+        ...options,
+        [connectSignalOption]: connecting.signal,
+        ...(signals.length ? { signal: signals.length === 1 ? signals[0] : AbortSignal.any(signals) } : {}),
+      } as https.RequestOptions,
+      onResponse,
+    );
+    // Until its socket arrives, a destroyed ClientRequest only records the error (Node's
+    // ClientRequest.destroy): abandon the connection being made, so a --request-timeout or an
+    // aborted watch ends now rather than when the dial or handshake limit runs out.
+    const destroy = request.destroy.bind(request);
+    request.destroy = (error?: Error) => {
+      if (error && !request.socket) abandonedWith.set(request, error);
+      connecting.abort();
+      return destroy(error);
+    };
+    request.on('close', () => connecting.abort());
+    return request;
+  }
+
+  /**
+   * The overall --request-timeout when one is set (never for watches); else, for non-watch requests,
+   * the idle-read limit. Dial and TLS-handshake limits live in the agent (transport.ts).
+   */
+  private arm(armed: {
+    request: http.ClientRequest;
+    started: number;
+    action: Action | undefined;
+    reject: (error: Error) => void;
+    limitMs: number;
+    watch: boolean;
+  }): void {
+    const { request, started, action, reject, limitMs } = armed;
     if (limitMs > 0) {
       const timer = setTimeout(() => request.destroy(new RequestTimeout(limitMs)), limitMs);
       request.on('close', () => clearTimeout(timer));
-    } else {
-      request.on('socket', (socket) => {
-        if (!socket.connecting) return;
-        socket.setTimeout(connectTimeoutMs, () => request.destroy(new RequestTimeout(connectTimeoutMs)));
-        socket.once('connect', () => socket.setTimeout(0));
-      });
+    } else if (!armed.watch) {
+      request.setTimeout(idleReadTimeoutMs, () =>
+        request.destroy(new RequestTimeout(idleReadTimeoutMs, 'idle')),
+      );
     }
-    request.on('error', (error) => {
+    request.on('error', (reported) => {
+      if (this.settings.signal?.aborted) return reject(new InterruptedError());
+      // The abandoned connection's "aborted" hides why the request was destroyed.
+      const error = abandonedWith.get(request) ?? reported;
       const { log } = this.settings;
       if (log.verbosity >= 6)
         log.line(`request to ${this.settings.server} failed after ${elapsed(started)}: ${error.message}`);
@@ -446,10 +539,31 @@ export class KubeClient {
     const what = action ? `cannot ${describe(action)}: ` : '';
     if (error instanceof RequestTimeout) {
       const flag = this.settings.requestTimeoutMs > 0 ? ' (--request-timeout)' : '';
+      const how = error.idle ? 'sent nothing for' : 'did not answer within';
       return new ApiError(
-        `${what}the API server at ${server} did not answer within ${formatDuration(error.afterMs)}${flag}`,
+        `${what}the API server at ${server} ${how} ${formatDuration(error.afterMs)}${flag}`,
         0,
         'Timeout',
+      );
+    }
+    if (error instanceof ConnectTimeout) {
+      const step = {
+        dial: 'no connection could be made within',
+        tls: 'the TLS handshake did not complete within',
+        proxy: 'the proxy did not answer within',
+      }[error.step];
+      return new ApiError(
+        `${what}cannot reach the API server at ${server}: ${step} ${formatDuration(error.afterMs)}`,
+        0,
+        'Timeout',
+      );
+    }
+    if (error instanceof ProxyError) {
+      const via = this.settings.proxy ? ` through the proxy ${proxyName(this.settings.proxy)}` : '';
+      return new ApiError(
+        `${what}cannot reach the API server at ${server}${via}: ${error.message}`,
+        0,
+        'ProxyError',
       );
     }
     if (tlsErrorCodes.has(code) || code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL')) {
@@ -461,18 +575,30 @@ export class KubeClient {
       );
     }
     const reason = networkReasons[code] ?? error.message;
+    const via = this.settings.proxy ? ` (via the proxy ${proxyName(this.settings.proxy)})` : '';
     return new ApiError(
-      `${what}cannot reach the API server at ${server}: ${reason}`,
+      `${what}cannot reach the API server at ${server}${via}: ${reason}`,
       0,
       code || 'NetworkError',
     );
   }
 }
 
+/** Why a request was destroyed before it had a socket (see KubeClient.start). */
+const abandonedWith = new WeakMap<http.ClientRequest, Error>();
+
 class RequestTimeout extends Error {
-  constructor(readonly afterMs: number) {
+  constructor(
+    readonly afterMs: number,
+    readonly idle?: 'idle',
+  ) {
     super(`timed out after ${afterMs}ms`);
   }
+}
+
+/** The proxy's address without its credentials. */
+function proxyName(proxy: URL): string {
+  return `${proxy.protocol}//${proxy.host}`;
 }
 
 const tlsErrorCodes = new Set([
@@ -489,6 +615,7 @@ const tlsErrorCodes = new Set([
 const networkReasons: Record<string, string> = {
   ECONNREFUSED: 'connection refused (is the cluster running, and is the address right?)',
   ENOTFOUND: 'host not found',
+  EAI_AGAIN: 'host not found (name resolution failed)',
   EHOSTUNREACH: 'host unreachable',
   ENETUNREACH: 'network unreachable',
   ECONNRESET: 'the connection was reset',
@@ -515,13 +642,51 @@ interface Status {
   code?: number;
 }
 
-function apiError(response: Response, action: Action, userName: string): ApiError {
-  let status: Status = {};
+/**
+ * The answer's Status, or for a body that is not one (an HTML error page from a load balancer or
+ * proxy in front of the API server) a one-line description instead of the page.
+ */
+function parseStatus(response: Response): Status & { foreign?: string } {
   try {
-    status = JSON.parse(response.body) as Status;
+    const parsed = JSON.parse(response.body) as unknown;
+    if (parsed && typeof parsed === 'object') return parsed as Status;
+  } catch {}
+  const body = response.body.trim();
+  const html = /html/i.test(response.contentType ?? '') || /^<(!doctype|html|head|body)/i.test(body);
+  const title = /<title>([^<]*)<\/title>/i.exec(body)?.[1]?.trim();
+  const reason = response.statusText ?? '';
+  const firstLine = body.split('\n')[0]?.slice(0, 120) ?? '';
+  const foreign = html
+    ? `an HTML page${title ? ` ("${title}")` : ''} instead of a Kubernetes API answer: is a proxy or load balancer in front of the API server failing?`
+    : body
+      ? `"${firstLine}"`
+      : 'an empty answer';
+  return { message: foreign, reason, foreign };
+}
+
+function statusText(response: Response): string {
+  const status = parseStatus(response);
+  if (status.foreign)
+    return `${response.status} ${status.reason ?? ''}: ${status.foreign}`.replace(/\s+:/, ':');
+  return status.message ?? String(response.status);
+}
+
+/** A 2xx answer's JSON body; anything else (an HTML page) is one clear line, never a SyntaxError. */
+function parseJson<T>(response: Response, what: string, server: string): T {
+  try {
+    return JSON.parse(response.body) as T;
   } catch {
-    status = { message: response.body.trim().slice(0, 200) };
+    const status = parseStatus(response);
+    throw new ApiError(
+      `${what}: the server at ${server} answered ${response.status} with ${status.foreign ?? 'something that is not JSON'}`,
+      response.status,
+      'NotJSON',
+    );
   }
+}
+
+function apiError(response: Response, action: Action, userName: string): ApiError {
+  const status = parseStatus(response);
   const message = status.message ?? '';
   let why: string;
   switch (response.status) {

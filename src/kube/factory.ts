@@ -13,6 +13,17 @@ import {
   resolveConnection,
 } from './kubeconfig.ts';
 import type { RequestLog } from './request-log.ts';
+import { parseProxyUrl, proxyFromEnvironment } from './transport.ts';
+
+/** What the connection needs from the process beyond the kubeconfig. */
+export interface FactoryEnvironment extends LoadEnvironment {
+  /** SIGINT/SIGTERM: aborts requests in flight and a running exec plugin. */
+  signal?: AbortSignal | undefined;
+  /** Whether stdin is a terminal (exec plugins' interactiveMode). */
+  stdinIsTTY?: boolean;
+  /** Where an exec credential plugin's stderr goes (prompts, device codes). */
+  stderr?: (text: string) => void;
+}
 
 export interface Factory {
   connection: ResolvedConnection;
@@ -23,7 +34,7 @@ export interface Factory {
 
 export function createFactory(
   flags: ConnectionFlags,
-  environment: LoadEnvironment,
+  environment: FactoryEnvironment,
   log: RequestLog,
   warn: (message: string) => void,
 ): Factory {
@@ -35,12 +46,28 @@ export function createFactory(
         'the connection is not protected against impersonation of the API server',
     );
   }
-  const credentials = new Credentials(connection.cluster, connection.user, connection.userName);
+  const { cluster } = connection;
+  const proxyUrl = cluster['proxy-url'];
+  const proxy = proxyUrl
+    ? parseProxyUrl(proxyUrl, connection.clusterName)
+    : proxyFromEnvironment(new URL(cluster.server), environment.env);
+  if (proxy && log.verbosity >= 6) log.line(`using the proxy ${proxy.protocol}//${proxy.host}`);
+  const credentials = new Credentials(cluster, connection.user, connection.userName, {
+    env: environment.env,
+    stdinIsTTY: environment.stdinIsTTY ?? false,
+    err: environment.stderr ?? (() => {}),
+    signal: environment.signal,
+    // The credential cache's clock: expiry is compared with the real time, as client-go does.
+    now: () => Date.now(),
+    userFile: connection.userFile,
+  });
   const client = new KubeClient(credentials, {
-    server: connection.cluster.server,
+    server: cluster.server,
     requestTimeoutMs,
     userName: connection.user.as ?? connection.userName,
     log,
+    proxy,
+    signal: environment.signal,
   });
   return { connection, namespace: connection.namespace, client };
 }

@@ -80,6 +80,8 @@ export interface MergedKubeconfig {
   contexts: Map<string, RawContext>;
   clusters: Map<string, RawCluster>;
   users: Map<string, RawUser>;
+  /** The file each user came from (a refreshed OIDC token is written back there). */
+  userFiles: Map<string, string>;
 }
 
 /** What one invocation connects with: a single cluster, user and namespace. */
@@ -90,6 +92,8 @@ export interface ResolvedConnection {
   userName: string;
   cluster: RawCluster & { server: string };
   user: RawUser;
+  /** The kubeconfig file that defines the user, if any. */
+  userFile?: string | undefined;
   namespace: string;
   /** True when the namespace came from -n, so commands can tell "default" apart from "asked for". */
   namespaceFromFlag: boolean;
@@ -123,6 +127,7 @@ export function loadMergedKubeconfig(files: string[]): MergedKubeconfig {
     contexts: new Map(),
     clusters: new Map(),
     users: new Map(),
+    userFiles: new Map(),
   };
   for (const file of files) {
     const doc = parseKubeconfigFile(file);
@@ -142,7 +147,15 @@ export function loadMergedKubeconfig(files: string[]): MergedKubeconfig {
       resolvePath(user, 'client-certificate', dir);
       resolvePath(user, 'client-key', dir);
       resolvePath(user, 'tokenFile', dir);
+      // clientcmd's GetAuthInfoFileReferences: an exec command with a path separator is a file path,
+      // relative to the kubeconfig's folder; a bare name is looked up on PATH.
+      const exec = user.exec;
+      if (exec && typeof exec.command === 'string' && exec.command.includes('/')) {
+        user.exec = { ...exec };
+        resolvePath(user.exec, 'command', dir);
+      }
       merged.users.set(entry.name, user);
+      merged.userFiles.set(entry.name, file);
     }
     for (const entry of namedEntries(doc.contexts, 'context', file)) {
       if (!merged.contexts.has(entry.name)) merged.contexts.set(entry.name, entry.value as RawContext);
@@ -199,8 +212,11 @@ function resolvePath<T extends object>(entry: T, key: keyof T, dir: string): voi
 export function resolveConnection(flags: ConnectionFlags, environment: LoadEnvironment): ResolvedConnection {
   const files = kubeconfigFiles(flags, environment);
   if (files.length === 0) {
+    // With no kubeconfig at all, --server makes the flags alone the configuration (clientcmd's
+    // DeferredLoadingClientConfig uses in-cluster only for a default config), e.g. --server URL --token T.
+    if (flags.server) return finish(fromFlagsOnly(flags));
     const inCluster = inClusterConnection(flags, environment);
-    if (inCluster) return inCluster;
+    if (inCluster) return finish(inCluster);
     throw new UsageError(
       'no kubeconfig found: set KUBECONFIG, pass --kubeconfig, or create ~/.kube/config (or pass --server)',
     );
@@ -231,16 +247,89 @@ export function resolveConnection(flags: ConnectionFlags, environment: LoadEnvir
       `cluster "${clusterName}" has no server address; pass --server or fix the kubeconfig`,
     );
   }
-  return {
+  return finish({
     contextName,
     clusterName,
     userName,
     cluster: cluster as RawCluster & { server: string },
     user,
+    userFile: userName ? merged.userFiles.get(userName) : undefined,
     namespace: flags.namespace || context.namespace || 'default',
     namespaceFromFlag: Boolean(flags.namespace),
     inCluster: false,
+  });
+}
+
+function fromFlagsOnly(flags: ConnectionFlags): ResolvedConnection {
+  return withoutKubeconfig(flags, { cluster: {}, user: {}, inCluster: false });
+}
+
+/** A connection with no kubeconfig context: the flags applied over `base`. */
+function withoutKubeconfig(
+  flags: ConnectionFlags,
+  base: { cluster: RawCluster; user: RawUser; inCluster: boolean; namespace?: string },
+): ResolvedConnection {
+  const { cluster, user, inCluster } = base;
+  applyFlagOverrides(cluster, user, flags);
+  return {
+    contextName: '',
+    clusterName: inCluster ? 'in-cluster' : '',
+    userName: inCluster ? 'service-account' : '',
+    cluster: cluster as RawCluster & { server: string },
+    user,
+    namespace: flags.namespace || base.namespace || 'default',
+    namespaceFromFlag: Boolean(flags.namespace),
+    inCluster,
   };
+}
+
+/** The checks client-go makes on the merged configuration before it connects. */
+function finish(connection: ResolvedConnection): ResolvedConnection {
+  const { cluster, user } = connection;
+  cluster.server = checkServerUrl(cluster.server ?? '');
+  // k8s.io/client-go/transport/transport.go TLSConfigFor
+  if (
+    cluster['insecure-skip-tls-verify'] &&
+    (cluster['certificate-authority'] || cluster['certificate-authority-data'])
+  ) {
+    throw new UsageError(
+      `cluster "${connection.clusterName}" sets both insecure-skip-tls-verify and a certificate-authority: ` +
+        'specifying a root certificates file with the insecure flag is not allowed (drop one of them)',
+    );
+  }
+  // k8s.io/client-go/tools/clientcmd/validation.go validateAuthInfo: "requesting uid, groups or
+  // user-extra for ... without impersonating a user".
+  if (!user.as && (user['as-groups']?.length || user['as-uid'])) {
+    const what = user['as-uid'] ? '--as-uid' : '--as-group';
+    throw new UsageError(`${what} needs --as: groups and a UID can only be impersonated with a user name`);
+  }
+  return connection;
+}
+
+/**
+ * The server address must be an http(s) URL. kubectl takes one without a scheme as plain http
+ * (clientcmd decides on TLS from the bare address before the CA is merged, k8s.io/client-go/tools/
+ * clientcmd/client_config.go IsConfigTransportTLS) and then sends no credentials: against an HTTPS
+ * API server that only yields "the server rejected our request for an unknown reason". Saying what
+ * is missing is clearer.
+ */
+function checkServerUrl(server: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(server);
+  } catch {}
+  if (url && /^https?:$/.test(url.protocol) && url.host) return server;
+  if (url && /^[a-z][a-z0-9+.-]*:\/\//i.test(server)) {
+    throw new UsageError(
+      `the server address "${server}" has the scheme "${url.protocol.slice(0, -1)}": use https:// (or http://)`,
+    );
+  }
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(server) && URL.canParse(`https://${server}`)) {
+    throw new UsageError(
+      `the server address "${server}" has no scheme: write https://${server} (kubectl would use plain http without credentials)`,
+    );
+  }
+  throw new UsageError(`the server address "${server}" is not a URL (expected https://HOST:PORT)`);
 }
 
 function lookup<T>(map: Map<string, T>, name: string, what: string, files: string[]): T {
@@ -249,18 +338,23 @@ function lookup<T>(map: Map<string, T>, name: string, what: string, files: strin
   return found;
 }
 
+/** clientcmd's DirectClientConfig overrides (k8s.io/client-go/tools/clientcmd/client_config.go getCluster). */
 function applyFlagOverrides(cluster: RawCluster, user: RawUser, flags: ConnectionFlags): void {
   if (flags.server) cluster.server = flags.server;
-  if (flags.certificateAuthority) {
-    cluster['certificate-authority'] = path.resolve(flags.certificateAuthority);
+  // --insecure-skip-tls-verify or --certificate-authority replace all three of the kubeconfig's
+  // settings: a CA given on the command line switches verification back on.
+  if (flags.insecureSkipTlsVerify || flags.certificateAuthority) {
+    cluster['insecure-skip-tls-verify'] = Boolean(flags.insecureSkipTlsVerify);
     delete cluster['certificate-authority-data'];
-  }
-  if (flags.insecureSkipTlsVerify) {
-    cluster['insecure-skip-tls-verify'] = true;
     delete cluster['certificate-authority'];
-    delete cluster['certificate-authority-data'];
+    if (flags.certificateAuthority)
+      cluster['certificate-authority'] = path.resolve(flags.certificateAuthority);
   }
-  if (flags.tlsServerName) cluster['tls-server-name'] = flags.tlsServerName;
+  // "setting a --server will effectively clear the KUBECONFIG value of tls-server-name"
+  if (flags.tlsServerName || flags.server) {
+    if (flags.tlsServerName) cluster['tls-server-name'] = flags.tlsServerName;
+    else delete cluster['tls-server-name'];
+  }
   if (flags.clientCertificate) {
     user['client-certificate'] = path.resolve(flags.clientCertificate);
     delete user['client-certificate-data'];
@@ -269,12 +363,9 @@ function applyFlagOverrides(cluster: RawCluster, user: RawUser, flags: Connectio
     user['client-key'] = path.resolve(flags.clientKey);
     delete user['client-key-data'];
   }
-  if (flags.token) {
-    user.token = flags.token;
-    delete user.tokenFile;
-    delete user.exec;
-    delete user['auth-provider'];
-  }
+  // Only the token is replaced: clientcmd merges the flag into the user entry, so a tokenFile there
+  // still wins over it (k8s.io/client-go/transport/round_trippers.go NewBearerAuthWithRefreshRoundTripper).
+  if (flags.token) user.token = flags.token;
   if (flags.as) user.as = flags.as;
   if (flags.asGroup?.length) user['as-groups'] = flags.asGroup;
   if (flags.asUid) user['as-uid'] = flags.asUid;
@@ -291,17 +382,7 @@ function inClusterConnection(
   const server = flags.server || `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
   const cluster: RawCluster = { server, 'certificate-authority': path.join(dir, 'ca.crt') };
   const user: RawUser = { tokenFile: path.join(dir, 'token') };
-  applyFlagOverrides(cluster, user, flags);
   const namespaceFile = path.join(dir, 'namespace');
   const podNamespace = existsSync(namespaceFile) ? readFileSync(namespaceFile, 'utf8').trim() : '';
-  return {
-    contextName: '',
-    clusterName: 'in-cluster',
-    userName: 'service-account',
-    cluster: cluster as RawCluster & { server: string },
-    user,
-    namespace: flags.namespace || podNamespace || 'default',
-    namespaceFromFlag: Boolean(flags.namespace),
-    inCluster: true,
-  };
+  return withoutKubeconfig(flags, { cluster, user, inCluster: true, namespace: podNamespace });
 }

@@ -331,7 +331,8 @@ const cases: Case[] = [
     name: 'exec plugin that fails',
     args: ['context'],
     code: runtime,
-    message: /exec credential plugin ".*" failed: token expired/,
+    // The plugin's own stderr ("token expired") is shown above this line, as kubectl shows it.
+    message: /exec credential plugin ".*" failed with exit code 1/,
     kubeconfigText: 'EXEC-SCRIPT:echo "token expired" >&2; exit 1',
   },
   {

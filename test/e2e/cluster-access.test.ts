@@ -137,9 +137,10 @@ users: []
     assert.equal(ok.authenticatedAs.username, 'admin');
     const failed = await runPlugin(['context'], { env: withExec('fail') });
     assert.equal(failed.code, ExitCode.runtime);
+    // The plugin's own stderr reaches the user as it is written (client-go does the same), then one line.
     assert.equal(
       failed.stderr,
-      `error: exec credential plugin "${plugin}" failed: login expired: run sso login\n`,
+      `login expired: run sso login\nerror: exec credential plugin "${plugin}" failed with exit code 1\n`,
     );
     const garbage = await runPlugin(['context'], { env: withExec('garbage') });
     assert.equal(garbage.code, ExitCode.runtime);

@@ -25,6 +25,13 @@ export type Fault =
 /** Called before a request is forwarded; it may do other API calls first, and may return a fault. */
 export type BeforeForward = (request: ProxyRequest) => Promise<Fault | undefined> | Fault | undefined;
 
+export interface ApiProxyOptions {
+  /** Serve HTTPS with this certificate and key (kubectl sends credentials only over TLS). */
+  tls?: { cert: Buffer; key: Buffer };
+  /** Rewrite the Authorization header before forwarding (e.g. an OIDC id-token to a known token). */
+  authorization?: (value: string | undefined) => string | undefined;
+}
+
 export interface ApiProxy {
   url: string;
   requests: ProxyRequest[];
@@ -38,12 +45,13 @@ export async function startApiProxy(
   clusterDir: string,
   server: string,
   before: BeforeForward = () => undefined,
+  options: ApiProxyOptions = {},
 ): Promise<ApiProxy> {
   const ca = readFileSync(path.join(clusterDir, 'pki', 'apiserver.crt'));
   const target = new URL(server);
   const agent = new https.Agent({ ca, keepAlive: true });
   const requests: ProxyRequest[] = [];
-  const proxy = http.createServer(async (incoming, outgoing) => {
+  const handler = async (incoming: http.IncomingMessage, outgoing: http.ServerResponse) => {
     const chunks: Buffer[] = [];
     for await (const chunk of incoming) chunks.push(chunk as Buffer);
     const request = { method: incoming.method ?? 'GET', url: incoming.url ?? '/' };
@@ -58,13 +66,19 @@ export async function startApiProxy(
       return;
     }
     if (fault && 'delayMs' in fault) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
+    const headers = { ...incoming.headers, host: target.host };
+    if (options.authorization) {
+      const mapped = options.authorization(incoming.headers.authorization);
+      if (mapped === undefined) delete headers.authorization;
+      else headers.authorization = mapped;
+    }
     const forward = https.request(
       {
         hostname: target.hostname,
         port: target.port,
         path: incoming.url,
         method: incoming.method,
-        headers: { ...incoming.headers, host: target.host },
+        headers,
         agent,
       },
       (response) => {
@@ -81,7 +95,8 @@ export async function startApiProxy(
     forward.on('error', () => outgoing.destroy());
     outgoing.on('close', () => forward.destroy());
     forward.end(Buffer.concat(chunks));
-  });
+  };
+  const proxy = options.tls ? https.createServer(options.tls, handler) : http.createServer(handler);
   // Upgrades (the probe's port-forward WebSocket) go through as raw bytes once the request is sent on.
   const upgraded = new Set<Duplex>();
   proxy.on('upgrade', (incoming: http.IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -89,8 +104,11 @@ export async function startApiProxy(
     upgraded.add(socket);
     socket.on('close', () => upgraded.delete(socket));
     const upstream = tls.connect({ host: target.hostname, port: Number(target.port), ca }, () => {
-      const headers = Object.entries({ ...incoming.headers, host: target.host }).flatMap(([name, value]) =>
-        (Array.isArray(value) ? value : [value]).map((item) => `${name}: ${item}`),
+      const forwarded: http.IncomingHttpHeaders = { ...incoming.headers, host: target.host };
+      if (options.authorization)
+        forwarded.authorization = options.authorization(incoming.headers.authorization);
+      const headers = Object.entries(forwarded).flatMap(([name, value]) =>
+        (Array.isArray(value) ? value : value === undefined ? [] : [value]).map((item) => `${name}: ${item}`),
       );
       upstream.write([`${incoming.method} ${incoming.url} HTTP/1.1`, ...headers, '', ''].join('\r\n'));
       upstream.write(head);
@@ -103,7 +121,7 @@ export async function startApiProxy(
   await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
   const port = (proxy.address() as { port: number }).port;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     requests,
     stop: () =>
       new Promise((resolve) => {

@@ -167,3 +167,87 @@ test('no kubeconfig at all: in-cluster when a service account is mounted, else a
     /no kubeconfig found/,
   );
 });
+
+test('flags alone, with no kubeconfig: --server and --token make the configuration', () => {
+  const connection = resolveConnection(
+    { server: 'https://flag.example:6443', token: 'T' },
+    { env: {}, homeDir: path.join(dir, 'home') },
+  );
+  assert.equal(connection.cluster.server, 'https://flag.example:6443');
+  assert.equal(connection.user.token, 'T');
+  assert.equal(connection.namespace, 'default');
+});
+
+const tlsConfig = file(
+  'tls/config',
+  `current-context: insecure
+clusters:
+- name: insecure
+  cluster: {server: https://insecure.example, insecure-skip-tls-verify: true, tls-server-name: api.internal}
+- name: both
+  cluster: {server: https://both.example, insecure-skip-tls-verify: true, certificate-authority-data: Q0E=}
+- name: bare
+  cluster: {server: "127.0.0.1:6443"}
+- name: bare-tls
+  cluster: {server: "127.0.0.1:6443", certificate-authority-data: Q0E=}
+users:
+- name: u
+  user:
+    exec: {apiVersion: client.authentication.k8s.io/v1, command: ./bin/get-token, interactiveMode: Never}
+- name: on-path
+  user:
+    exec: {apiVersion: client.authentication.k8s.io/v1, command: get-token, interactiveMode: Never}
+contexts:
+- name: insecure
+  context: {cluster: insecure, user: u}
+- name: both
+  context: {cluster: both, user: u}
+- name: bare
+  context: {cluster: bare, user: on-path}
+- name: bare-tls
+  context: {cluster: bare-tls, user: u}
+`,
+);
+
+test('--certificate-authority switches verification back on; insecure plus a CA is refused', () => {
+  const withCa = resolveConnection({ certificateAuthority: 'ca.crt' }, env(tlsConfig));
+  assert.equal(withCa.cluster['insecure-skip-tls-verify'], false);
+  assert.equal(withCa.cluster['certificate-authority'], path.resolve('ca.crt'));
+  assert.throws(
+    () => resolveConnection({ context: 'both' }, env(tlsConfig)),
+    (error: Error) =>
+      error instanceof UsageError && /root certificates file with the insecure flag/.test(error.message),
+  );
+});
+
+test('--server drops the kubeconfig tls-server-name; --tls-server-name sets it', () => {
+  assert.equal(resolveConnection({}, env(tlsConfig)).cluster['tls-server-name'], 'api.internal');
+  const moved = resolveConnection({ server: 'https://elsewhere.example' }, env(tlsConfig));
+  assert.equal(moved.cluster['tls-server-name'], undefined);
+  const named = resolveConnection({ server: 'https://e.example', tlsServerName: 'n' }, env(tlsConfig));
+  assert.equal(named.cluster['tls-server-name'], 'n');
+});
+
+test('a server without a scheme, or with another one, is a clear usage error', () => {
+  assert.throws(
+    () => resolveConnection({ context: 'bare' }, env(tlsConfig)),
+    /the server address "127\.0\.0\.1:6443" has no scheme: write https:\/\/127\.0\.0\.1:6443/,
+  );
+  assert.throws(() => resolveConnection({ server: 'localhost:6443' }, env(tlsConfig)), /has no scheme/);
+  assert.throws(
+    () => resolveConnection({ server: 'ftp://x.example' }, env(tlsConfig)),
+    /has the scheme "ftp"/,
+  );
+});
+
+test('--as-group or --as-uid without --as is a usage error', () => {
+  assert.throws(() => resolveConnection({ asGroup: ['g'] }, env(first)), /--as-group needs --as/);
+  assert.throws(() => resolveConnection({ asUid: '1' }, env(first)), /--as-uid needs --as/);
+});
+
+test('an exec command with a slash is relative to its kubeconfig; a bare name stays on PATH', () => {
+  const relative = resolveConnection({}, env(tlsConfig)).user.exec as { command: string };
+  assert.equal(relative.command, path.join(dir, 'tls', 'bin', 'get-token'));
+  const bare = resolveConnection({ user: 'on-path' }, env(tlsConfig)).user.exec as { command: string };
+  assert.equal(bare.command, 'get-token');
+});
