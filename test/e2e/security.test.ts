@@ -118,12 +118,7 @@ subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: partial-user}
     );
     const status = await as(tokens.PARTIAL_TOKEN as string, ['tls', 'status', 'app']);
     assert.equal(status.code, ExitCode.findings);
-    assert.match(
-      status.stdout,
-      new RegExp(
-        `Secrets not checked: cannot list secrets in namespace "${ns}": forbidden for user "partial-user"`,
-      ),
-    );
+    assert.match(status.stdout, /Secrets not checked: forbidden/);
   });
 
   test('no private key material and no bearer token in any output, at -v 9, in every format', async () => {

@@ -1,5 +1,5 @@
 import type { CommandDefinition } from '../../../cli/command.ts';
-import { outputFlag, probeFlags } from '../../../cli/flags.ts';
+import { caFlags, outputFlag, probeFlags } from '../../../cli/flags.ts';
 import { parseDurationFlag, probeSetting, validateObjectName } from '../../../cli/validate.ts';
 import { UsageError } from '../../../errors.ts';
 import type { StatusFormat } from '../../../tls/render.ts';
@@ -36,11 +36,13 @@ export const statusCommand: CommandDefinition = {
     },
     { name: 'require-tls', type: 'boolean', describe: 'Treat a database without TLS as critical' },
     ...probeFlags,
+    ...caFlags,
   ],
   examples: [
     ['$0 tls status sample-sdb -n demo', 'every step of the TLS path of one database, in depth'],
     ['$0 tls status -A', 'one row per database in every namespace; exit 1 if any has a problem'],
     ['$0 tls status -A --probe', 'also check what every pod serves on the wire (SERVED column)'],
+    ['$0 tls status sample-sdb --ca-file ca.pem', 'check the certificates against a CA you supply'],
     [
       '$0 tls status -A -o json | jq \'.databases[] | select(.health != "OK")\'',
       'the unhealthy ones, for scripts',
@@ -81,5 +83,10 @@ export function statusOptions(argv: Record<string, unknown>, namespace: string):
     requireTls: argv['require-tls'] === true,
     // One database is probed unless --probe=false; many only with --probe.
     ...(probe ? { probe } : {}),
+    ...(typeof argv['ca-file'] === 'string' && argv['ca-file'] ? { caFile: argv['ca-file'] } : {}),
+    clusterResourceNamespace: validateObjectName(
+      String(argv['cluster-resource-namespace'] ?? 'cert-manager'),
+      '--cluster-resource-namespace',
+    ),
   };
 }
