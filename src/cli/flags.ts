@@ -19,11 +19,7 @@ export interface FlagSpec {
   default?: unknown;
   choices?: readonly string[];
   complete?: CompletionSource;
-  /** Shown in help under this heading; kubectl's connection flags share one. */
-  group?: string;
 }
-
-export const connectionGroup = 'Cluster access (as kubectl):';
 
 const files: CompletionSource = { kind: 'files' };
 
@@ -91,7 +87,7 @@ export const connectionFlags: FlagSpec[] = [
     describe: 'Log level: 6 requests, 7 headers, 8 bodies (secrets redacted)',
     default: 0,
   },
-].map((flag) => ({ ...flag, group: connectionGroup }) as FlagSpec);
+];
 
 export function outputFlag(formats: readonly string[], describe = 'Output format'): FlagSpec {
   return {
@@ -113,7 +109,6 @@ export function toYargsOptions(specs: FlagSpec[]): Record<string, Options> {
       ...(spec.alias ? { alias: spec.alias } : {}),
       ...(spec.default !== undefined ? { default: spec.default } : {}),
       ...(spec.choices ? { choices: spec.choices as string[] } : {}),
-      ...(spec.group ? { group: spec.group } : {}),
       ...(spec.type === 'array' ? { string: true } : {}),
       requiresArg: spec.type !== 'boolean',
     };
@@ -183,23 +178,28 @@ export function progressMode(argv: ParsedArgs, isTTY: boolean): 'live' | 'plain'
 }
 
 /**
- * The wire probe: `--probe` (whose default depends on the command) and `--probe-timeout`, the time
- * limit for everything done for one pod.
+ * The wire probe: `--probe` and `--probe-timeout`, the time limit for everything done for one pod.
+ * `onByDefault` is the default where it is fixed; status leaves it unset (on for one database only).
  */
-export const probeFlags: FlagSpec[] = [
-  {
-    name: 'probe',
-    type: 'boolean',
-    describe:
-      'Connect to every database pod through a port-forward and check the certificate it serves (--probe=false to skip)',
-  },
-  {
-    name: 'probe-timeout',
-    type: 'string',
-    describe: 'Time limit for probing one pod (Go duration)',
-    default: '5s',
-  },
-];
+export function probeFlags(onByDefault?: boolean): FlagSpec[] {
+  return [
+    {
+      name: 'probe',
+      type: 'boolean',
+      describe:
+        onByDefault === undefined
+          ? 'Check what every database pod serves, through a port-forward (default: on for one database, off for many)'
+          : 'End by checking what every database pod serves, through a port-forward (--probe=false to skip)',
+      ...(onByDefault === undefined ? {} : { default: onByDefault }),
+    },
+    {
+      name: 'probe-timeout',
+      type: 'string',
+      describe: 'Time limit for probing one pod (Go duration)',
+      default: '5s',
+    },
+  ];
+}
 
 /** Where a CA ClusterIssuer's Secret lives: cert-manager's own --cluster-resource-namespace. */
 export const clusterResourceNamespaceFlag: FlagSpec = {

@@ -315,7 +315,9 @@ function checkCaLineage(check: Check, issuer: IssuerCheck, certificates: Certifi
   const { report, object, cluster } = issuer;
   const kind = cluster ? 'ClusterIssuer' : 'Issuer';
   const notChecked = (reason: string, hint?: string): CaReport => {
-    const message = reason.startsWith('issuer type') ? `CA not checked (${reason})` : `CA not checked: ${reason}`;
+    const message = reason.startsWith('issuer type')
+      ? `CA not checked (${reason})`
+      : `CA not checked: ${reason}`;
     add(check, 'issuer', 'info', object, message, hint);
     return { checked: false, reason };
   };

@@ -4,14 +4,17 @@
  * client to arrange and inspect the cluster.
  */
 import { execFile, execFileSync, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import yaml from 'js-yaml';
 import { createFactory } from '../../src/kube/factory.ts';
 import { findCondition } from '../../src/kube/objects.ts';
 import { silentLog } from '../../src/kube/request-log.ts';
 import { Resources } from '../../src/kube/resources.ts';
-import type { Certificate } from '../../src/kubedb/types.ts';
+import type { Certificate, Pod, Secret } from '../../src/kubedb/types.ts';
 
 export const repoRoot = path.resolve(import.meta.dirname, '..', '..');
 export const binary = path.join(repoRoot, 'dist', 'kubectl-singlestore');
@@ -132,8 +135,9 @@ export async function certificatesReady(namespace: string, name: string): Promis
     const ready =
       certificates.items.length === 2 &&
       certificates.items.every((c) => findCondition(c.status?.conditions, 'Ready')?.status === 'True');
-    const pods = await client.list(Resources.pod, selector);
-    return ready && pods.items.length === 2;
+    const pods = await client.list<Pod>(Resources.pod, selector);
+    // A pod is Running once its server accepts connections (the stand-in's container runtime).
+    return ready && pods.items.length === 2 && pods.items.every((pod) => pod.status?.phase === 'Running');
   });
 }
 
@@ -194,4 +198,279 @@ export function startPlugin(args: string[]): RunningPlugin {
       return exited;
     },
   };
+}
+
+// ---- The test bed: pods that really serve (kwok forwards each pod's port 3306 to a MariaDB server
+// the stand-in runs for it; see test/standin/runtime.ts and README.md "The test bed").
+
+/** The stand-in's per-pod state: `sock` (root over the Unix socket), the copied ca.crt/tls.crt/tls.key. */
+export function podRuntimeDir(namespace: string, pod: string): string {
+  return path.join(clusterDir, 'runtime', namespace, pod);
+}
+
+/** Waits until `count` pods of a database are Running and Ready (each one's server accepts connections). */
+export async function podsReady(namespace: string, name: string, count: number): Promise<Pod[]> {
+  const client = adminClient();
+  return eventually(`${count} pods of ${name} Ready`, async () => {
+    const pods = await client.list<Pod>(Resources.pod, {
+      namespace,
+      labelSelector: `app.kubernetes.io/instance=${name}`,
+    });
+    const ready = pods.items.filter(
+      (pod) =>
+        !pod.metadata.deletionTimestamp &&
+        pod.status?.phase === 'Running' &&
+        findCondition(pod.status.conditions, 'Ready')?.status === 'True',
+    );
+    return ready.length === count && pods.items.length === count ? ready : undefined;
+  });
+}
+
+export interface PortForward {
+  /** The local port on 127.0.0.1. */
+  port: number;
+  /** What kubectl port-forward wrote to stderr so far (errors of single connections land there). */
+  stderr(): string;
+  close(): Promise<void>;
+}
+
+/**
+ * `kubectl port-forward` (admin context) from a free local port to a pod's port, through the API
+ * server and kwok; resolves once kubectl says it is forwarding.
+ */
+export function portForward(namespace: string, pod: string, remotePort = 3306): Promise<PortForward> {
+  const child = spawn(
+    'kubectl',
+    [
+      '--kubeconfig',
+      kubeconfig,
+      '--context',
+      'admin',
+      '-n',
+      namespace,
+      'port-forward',
+      '--address',
+      '127.0.0.1',
+      `pod/${pod}`,
+      `:${remotePort}`,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let stdout = '';
+  let stderr = '';
+  child.stderr.on('data', (chunk) => {
+    stderr += chunk;
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const close = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await exited;
+  };
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      void close();
+      reject(new Error(`kubectl port-forward to ${namespace}/${pod} not ready in 30s: ${stderr}`));
+    }, 30_000);
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk;
+      const forwarding = /Forwarding from 127\.0\.0\.1:(\d+)/.exec(stdout);
+      if (forwarding) {
+        clearTimeout(timer);
+        resolve({ port: Number(forwarding[1]), stderr: () => stderr, close });
+      }
+    });
+    void exited.then(() => {
+      clearTimeout(timer);
+      reject(new Error(`kubectl port-forward to ${namespace}/${pod} exited: ${stderr}`));
+    });
+  });
+}
+
+/**
+ * Runs fn with a port-forward of its own to the pod, closed afterwards. kubectl port-forward gives
+ * up for good once a connection to the pod is refused or reset (as while a server restarts), so a
+ * test that changes what a pod serves opens a new one for each look.
+ */
+export async function withPortForward<T>(
+  namespace: string,
+  pod: string,
+  fn: (port: number, forward: PortForward) => Promise<T>,
+): Promise<T> {
+  const forward = await portForward(namespace, pod);
+  try {
+    return await fn(forward.port, forward);
+  } finally {
+    await forward.close();
+  }
+}
+
+export interface ToolResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  /** Killed at the time limit. */
+  timedOut: boolean;
+}
+
+/** Runs a program with stdin closed, killed after timeoutMs. */
+export function runTool(program: string, args: string[], timeoutMs = 15_000): Promise<ToolResult> {
+  return new Promise((resolve) => {
+    const child = execFile(
+      program,
+      args,
+      { timeout: timeoutMs, killSignal: 'SIGKILL' },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
+        resolve({ code, stdout, stderr, timedOut: Boolean(error?.killed) });
+      },
+    );
+    child.stdin?.end();
+  });
+}
+
+/** `openssl s_client -starttls mysql` against 127.0.0.1:port, with extra arguments (e.g. `-tls1_1`). */
+export function startTls(port: number, args: string[] = [], timeoutMs = 10_000): Promise<ToolResult> {
+  return runTool(
+    'openssl',
+    ['s_client', '-starttls', 'mysql', '-connect', `127.0.0.1:${port}`, '-showcerts', ...args],
+    timeoutMs,
+  );
+}
+
+export interface ServedCertificate {
+  /** Lowercase hex, as Node's X509Certificate.serialNumber lowercased. */
+  serial: string;
+  /** The served leaf certificate. */
+  pem: string;
+  /** The TLS protocol version openssl negotiated, e.g. TLSv1.3. */
+  protocol: string;
+}
+
+/** The leaf certificate a MySQL-protocol server serves at 127.0.0.1:port (STARTTLS), or an error. */
+export async function servedCertificate(port: number, args: string[] = []): Promise<ServedCertificate> {
+  const result = await startTls(port, args);
+  const pem = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n?/.exec(result.stdout)?.[0];
+  if (!pem) {
+    const why = result.timedOut ? 'timed out' : `exit ${result.code}`;
+    throw new Error(`no certificate served on port ${port} (${why}): ${result.stderr}${result.stdout}`);
+  }
+  // "Protocol  :" of the SSL-Session block (the "New, TLSv1.0, Cipher is" line names the cipher's version).
+  const protocol = /^\s*Protocol\s*:\s*(\S+)/m.exec(result.stdout)?.[1] ?? '';
+  return { serial: new X509Certificate(pem).serialNumber.toLowerCase(), pem, protocol };
+}
+
+/** The serial of a Secret's tls.crt, lowercase hex. */
+export async function secretSerial(namespace: string, secret: string): Promise<string> {
+  const data = (await adminClient().get<Secret>(Resources.secret, namespace, secret)).data ?? {};
+  return new X509Certificate(Buffer.from(data['tls.crt'] ?? '', 'base64')).serialNumber.toLowerCase();
+}
+
+export interface Greeting {
+  serverVersion: string;
+  /** The greeting offers TLS (CLIENT_SSL). */
+  ssl: boolean;
+}
+
+/** Reads the MySQL greeting (HandshakeV10) at 127.0.0.1:port without answering it. */
+export function mysqlGreeting(port: number, timeoutMs = 5000): Promise<Greeting> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    let data = Buffer.alloc(0);
+    const fail = (error: Error) => {
+      socket.destroy();
+      reject(error);
+    };
+    socket.setTimeout(timeoutMs, () => fail(new Error(`no greeting on port ${port} in ${timeoutMs} ms`)));
+    socket.on('error', fail);
+    socket.on('close', () => fail(new Error(`port ${port} closed before a greeting (${data.length} bytes)`)));
+    socket.on('data', (chunk) => {
+      data = Buffer.concat([data, chunk]);
+      if (data.length < 4 || data.length < 4 + data.readUIntLE(0, 3)) return;
+      const end = data.indexOf(0, 5);
+      const serverVersion = data.subarray(5, end).toString();
+      // After the version: connection id (4), scramble (8), filler (1), capability flags (lower 2 bytes).
+      const capabilities = data.readUInt16LE(end + 1 + 4 + 8 + 1);
+      socket.destroy();
+      resolve({ serverVersion, ssl: (capabilities & 0x800) !== 0 });
+    });
+  });
+}
+
+export interface LoginOptions {
+  port: number;
+  user: string;
+  /** --ssl-ca; --ssl-cert and --ssl-key present a client certificate. */
+  ca?: string;
+  cert?: string;
+  key?: string;
+  /** --ssl-verify-server-cert (against `ca`, with host `localhost`). */
+  verifyServer?: boolean;
+  /** Default: SELECT CURRENT_USER(). */
+  sql?: string;
+}
+
+/**
+ * Debian's `mariadb` client logging in to 127.0.0.1:port as `-h localhost --protocol=TCP` (so host
+ * checking uses KubeDB's `localhost` SAN), without a password.
+ */
+export function mariadbLogin(options: LoginOptions): Promise<ToolResult> {
+  return runTool('mariadb', [
+    '--no-defaults',
+    '--protocol=TCP',
+    '-h',
+    'localhost',
+    '-P',
+    String(options.port),
+    '-u',
+    options.user,
+    '--connect-timeout=10',
+    '--batch',
+    '--skip-column-names',
+    ...(options.ca ? ['--ssl', `--ssl-ca=${options.ca}`] : []),
+    ...(options.cert ? [`--ssl-cert=${options.cert}`] : []),
+    ...(options.key ? [`--ssl-key=${options.key}`] : []),
+    ...(options.verifyServer ? ['--ssl-verify-server-cert'] : []),
+    '-e',
+    options.sql ?? 'SELECT CURRENT_USER()',
+  ]);
+}
+
+/** SQL as root over a pod's Unix socket (the stand-in's server for that pod); the output, tab-separated. */
+export async function podSql(namespace: string, pod: string, sql: string): Promise<string> {
+  const socket = path.join(podRuntimeDir(namespace, pod), 'sock');
+  const result = await runTool('mariadb', [
+    '--no-defaults',
+    `--socket=${socket}`,
+    '-u',
+    'root',
+    '--batch',
+    '--skip-column-names',
+    '-e',
+    sql,
+  ]);
+  if (result.code !== 0) throw new Error(`SQL on ${namespace}/${pod} failed: ${result.stderr}`);
+  return result.stdout;
+}
+
+export interface TlsFiles {
+  dir: string;
+  ca: string;
+  cert: string;
+  key: string;
+}
+
+/** A Secret's ca.crt, tls.crt and tls.key written to a new temporary directory (key mode 0600). */
+export async function secretTlsFiles(namespace: string, secret: string): Promise<TlsFiles> {
+  const data = (await adminClient().get<Secret>(Resources.secret, namespace, secret)).data ?? {};
+  const dir = mkdtempSync(path.join(tmpdir(), `${secret}-`));
+  const files = {
+    dir,
+    ca: path.join(dir, 'ca.crt'),
+    cert: path.join(dir, 'tls.crt'),
+    key: path.join(dir, 'tls.key'),
+  };
+  writeFileSync(files.ca, Buffer.from(data['ca.crt'] ?? '', 'base64'));
+  writeFileSync(files.cert, Buffer.from(data['tls.crt'] ?? '', 'base64'));
+  writeFileSync(files.key, Buffer.from(data['tls.key'] ?? '', 'base64'), { mode: 0o600 });
+  return files;
 }

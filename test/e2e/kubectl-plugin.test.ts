@@ -15,7 +15,10 @@ function viaKubectl(args: string[]): string {
 describe('as a kubectl plugin', { skip: skipReason }, () => {
   test('kubectl finds the plugin and its help says "kubectl singlestore"', () => {
     assert.match(viaKubectl(['singlestore', 'version']), /^kubectl-singlestore v\d+\.\d+\.\d+ /);
-    assert.match(viaKubectl(['singlestore', '--help']), /^kubectl singlestore <command> \[flags\]/);
+    assert.match(
+      viaKubectl(['singlestore', '--help']),
+      /^Usage:\n {2}kubectl singlestore <command> \[options\]$/m,
+    );
   });
 
   test('kubectl completes the plugin through kubectl_complete-singlestore', () => {

@@ -308,10 +308,7 @@ describe('tls status', { skip: skipReason }, () => {
     const result = await runPlugin(['tls', 'status', 'sdb-tls', '--context', 'limited']);
     assert.equal(result.code, ExitCode.findings, result.stderr);
     assert.match(result.stdout, /Secret sdb-tls-server-cert: not checked: forbidden/);
-    assert.match(
-      result.stdout,
-      /Secrets not checked: forbidden/,
-    );
+    assert.match(result.stdout, /Secrets not checked: forbidden/);
     assert.match(result.stdout, /server: Certificate sdb-tls-server-cert, /);
     const everywhere = await runPlugin(['tls', 'status', '-A', '--context', 'limited']);
     assert.equal(everywhere.code, ExitCode.runtime);

@@ -5,8 +5,7 @@
  * through `kubectl port-forward`, and the client side with Debian's `mariadb` client.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { before, describe, test } from 'node:test';
 import { ExitCode } from '../../src/errors.ts';
@@ -15,17 +14,22 @@ import type { Pod, Secret } from '../../src/kubedb/types.ts';
 import type { StatusReport } from '../../src/tls/report.ts';
 import {
   adminClient,
+  binary,
   clusterEnv,
   eventually,
+  kubeconfig,
   kubectlApply,
   mariadbLogin,
   namespaceWithIssuer,
   portForward,
   repoRoot,
   runPlugin,
+  secretSerial,
+  secretTlsFiles,
   servedCertificate,
   singlestoreYaml,
   skipReason,
+  withPortForward,
 } from './harness.ts';
 
 const ns = 'wire-e2e';
@@ -55,30 +59,25 @@ async function servedByPod(name: string): Promise<Map<string, { served: string; 
   );
 }
 
-async function secretSerial(name: string): Promise<string> {
-  const secret = await client.get<Secret>(Resources.secret, ns, `${name}-server-cert`);
-  const { X509Certificate } = await import('node:crypto');
-  const pem = Buffer.from(secret.data?.['tls.crt'] ?? '', 'base64').toString('utf8');
-  return new X509Certificate(pem).serialNumber.toLowerCase();
-}
+const serverSerial = (name: string) => secretSerial(ns, `${name}-server-cert`);
 
 async function podsOf(name: string): Promise<Pod[]> {
-  const list = await client.list<Pod>(Resources.pod, { namespace: ns, labelSelector: `app.kubernetes.io/instance=${name}` });
+  const list = await client.list<Pod>(Resources.pod, {
+    namespace: ns,
+    labelSelector: `app.kubernetes.io/instance=${name}`,
+  });
   return list.items.sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
 }
 
 async function podUids(name: string): Promise<Record<string, string>> {
-  return Object.fromEntries((await podsOf(name)).map((pod) => [pod.metadata.name, pod.metadata.uid as string]));
+  return Object.fromEntries(
+    (await podsOf(name)).map((pod) => [pod.metadata.name, pod.metadata.uid as string]),
+  );
 }
 
 /** openssl through kubectl port-forward: the serial the pod serves, independently of the plugin. */
-async function opensslSerial(pod: string): Promise<string> {
-  const forward = await portForward(ns, pod);
-  try {
-    return (await servedCertificate(forward.port)).serial;
-  } finally {
-    forward.close();
-  }
+function opensslSerial(pod: string): Promise<string> {
+  return withPortForward(ns, pod, async (port) => (await servedCertificate(port)).serial);
 }
 
 /** A database with TLS whose every pod serves the current certificate (3 pods). */
@@ -97,18 +96,6 @@ async function healthy(name: string): Promise<void> {
 
 async function annotatePod(pod: string, key: string, value: string | null): Promise<void> {
   await client.patch(Resources.pod, ns, pod, { metadata: { annotations: { [key]: value } } });
-}
-
-/** The database's Secret files written out, for the mariadb client. */
-async function secretFiles(secretName: string): Promise<{ ca: string; cert: string; key: string }> {
-  const secret = await client.get<Secret>(Resources.secret, ns, secretName);
-  const dir = mkdtempSync(path.join(tmpdir(), 'wire-e2e-'));
-  const write = (file: string, key: string) => {
-    const target = path.join(dir, file);
-    writeFileSync(target, Buffer.from(secret.data?.[key] ?? '', 'base64'), { mode: 0o600 });
-    return target;
-  };
-  return { ca: write('ca.crt', 'ca.crt'), cert: write('tls.crt', 'tls.crt'), key: write('tls.key', 'tls.key') };
 }
 
 describe('the wire probe', { skip: skipReason }, () => {
@@ -130,7 +117,7 @@ describe('the wire probe', { skip: skipReason }, () => {
   });
 
   test('a healthy database: every pod CURRENT, the serial openssl sees, the facts in JSON', async () => {
-    const serial = await secretSerial('rotated');
+    const serial = await serverSerial('rotated');
     const served = await servedByPod('rotated');
     assert.deepEqual([...served.keys()], ['rotated-aggregator-0', 'rotated-leaf-0', 'rotated-leaf-1']);
     for (const [pod, entry] of served) {
@@ -143,41 +130,65 @@ describe('the wire probe', { skip: skipReason }, () => {
     assert.match(probe?.protocol ?? '', /^TLSv1\.[23]$/);
     assert.equal(probe?.served?.signedBySecretCa, 'signed');
     assert.equal(probe?.legacyTls, 'refused');
-    assert.equal(probe?.clientCertificate?.requested, true, 'MariaDB with ssl-ca asks for a client certificate');
+    assert.equal(
+      probe?.clientCertificate?.requested,
+      true,
+      'MariaDB with ssl-ca asks for a client certificate',
+    );
     const text = await plugin(['tls', 'status', 'rotated']);
     assert.equal(text.code, ExitCode.ok, text.stdout);
     assert.match(text.stdout, /rotated-leaf-0: CURRENT serial [0-9a-f]+, notAfter /);
   });
 
   test('after --no-restart every pod serves the old serial; a restarted pod alone is CURRENT; --stale-only restarts only the stale ones', async () => {
-    const oldSerial = await secretSerial('rotated');
+    const oldSerial = await serverSerial('rotated');
     const rotated = await plugin(['tls', 'rotate', 'rotated', '--no-restart', '--method', 'cert-manager']);
     assert.equal(rotated.code, ExitCode.ok, rotated.stdout + rotated.stderr);
-    assert.match(rotated.stdout, /as expected with --no-restart, rotated-aggregator-0, rotated-leaf-0, rotated-leaf-1 still serve the old certificate \(seen on the wire\)/);
-    const newSerial = await secretSerial('rotated');
+    assert.match(
+      rotated.stdout,
+      /as expected with --no-restart, rotated-aggregator-0, rotated-leaf-0, rotated-leaf-1 still serve the old certificate \(seen on the wire\)/,
+    );
+    const newSerial = await serverSerial('rotated');
     assert.notEqual(newSerial, oldSerial);
 
     const status = await plugin(['tls', 'status', 'rotated']);
     assert.equal(status.code, ExitCode.findings, status.stdout);
-    assert.match(status.stdout, new RegExp(`rotated-aggregator-0 serves serial ${oldSerial} .*not the Secret's ${newSerial}: seen on the wire`));
+    assert.match(
+      status.stdout,
+      new RegExp(
+        `rotated-aggregator-0 serves serial ${oldSerial} .*not the Secret's ${newSerial}: seen on the wire`,
+      ),
+    );
     assert.match(status.stdout, new RegExp(`rotated-leaf-0, rotated-leaf-1 serve serial ${oldSerial} `));
     assert.match(status.stdout, /--restart-only --stale-only/);
-    for (const [pod, entry] of await servedByPod('rotated')) assert.deepEqual(entry, { served: 'stale', serial: oldSerial }, pod);
+    for (const [pod, entry] of await servedByPod('rotated'))
+      assert.deepEqual(entry, { served: 'stale', serial: oldSerial }, pod);
     assert.equal(await opensslSerial('rotated-aggregator-0'), oldSerial);
 
     // Restart one pod by hand: exactly that one serves the new certificate.
     const before = await podUids('rotated');
     await client.delete(Resources.pod, ns, 'rotated-leaf-1');
-    await eventually('rotated-leaf-1 replaced and CURRENT', async () => {
-      const served = await servedByPod('rotated');
-      return served.get('rotated-leaf-1')?.served === 'current' ? true : undefined;
-    }, 120_000);
+    await eventually(
+      'rotated-leaf-1 replaced and CURRENT',
+      async () => {
+        const served = await servedByPod('rotated');
+        return served.get('rotated-leaf-1')?.served === 'current' ? true : undefined;
+      },
+      120_000,
+    );
     const served = await servedByPod('rotated');
     assert.equal(served.get('rotated-aggregator-0')?.served, 'stale');
     assert.equal(served.get('rotated-leaf-0')?.served, 'stale');
     assert.equal(await opensslSerial('rotated-leaf-1'), newSerial);
     const { report: table } = await report('rotated');
-    assert.deepEqual(table.databases[0]?.served, { pods: 3, current: 1, stale: 2, noTls: 0, failed: 0, notProbed: 0 });
+    assert.deepEqual(table.databases[0]?.served, {
+      pods: 3,
+      current: 1,
+      stale: 2,
+      noTls: 0,
+      failed: 0,
+      notProbed: 0,
+    });
     const listing = await plugin(['tls', 'status', '--probe']);
     assert.match(listing.stdout, /^rotated .* 2\/3 stale /m);
 
@@ -192,7 +203,8 @@ describe('the wire probe', { skip: skipReason }, () => {
     assert.equal(after['rotated-leaf-1'], midway['rotated-leaf-1'], 'the current pod was left alone');
     assert.notEqual(after['rotated-aggregator-0'], before['rotated-aggregator-0']);
     assert.notEqual(after['rotated-leaf-0'], before['rotated-leaf-0']);
-    for (const [pod, entry] of await servedByPod('rotated')) assert.deepEqual(entry, { served: 'current', serial: newSerial }, pod);
+    for (const [pod, entry] of await servedByPod('rotated'))
+      assert.deepEqual(entry, { served: 'current', serial: newSerial }, pod);
     // Nothing left to do: a second run restarts nothing.
     const again = await plugin(['tls', 'rotate', 'rotated', '--restart-only', '--stale-only']);
     assert.equal(again.code, ExitCode.ok, again.stderr);
@@ -201,10 +213,10 @@ describe('the wire probe', { skip: skipReason }, () => {
   });
 
   test('tls rotate ends with every pod CURRENT on the wire, and a real client verifies the server', async () => {
-    const oldSerial = await secretSerial('clients');
+    const oldSerial = await serverSerial('clients');
     const rotated = await plugin(['tls', 'rotate', 'clients', '-o', 'json']);
     assert.equal(rotated.code, ExitCode.ok, rotated.stdout + rotated.stderr);
-    const newSerial = await secretSerial('clients');
+    const newSerial = await serverSerial('clients');
     assert.notEqual(newSerial, oldSerial);
     const [result] = JSON.parse(rotated.stdout).results;
     assert.deepEqual(
@@ -218,8 +230,8 @@ describe('the wire probe', { skip: skipReason }, () => {
     const forward = await portForward(ns, 'clients-aggregator-0');
     try {
       assert.equal((await servedCertificate(forward.port)).serial, newSerial);
-      const server = await secretFiles('clients-server-cert');
-      const clientCert = await secretFiles('clients-client-cert');
+      const server = await secretTlsFiles(ns, 'clients-server-cert');
+      const clientCert = await secretTlsFiles(ns, 'clients-client-cert');
       const unrelated = path.join(repoRoot, 'test', 'fixtures', 'unrelated-ca.crt');
       const login = (options: { ca?: string; cert?: string; key?: string }) =>
         mariadbLogin({ port: forward.port, user: 'root', verifyServer: true, sql: 'SELECT 1', ...options });
@@ -228,15 +240,19 @@ describe('the wire probe', { skip: skipReason }, () => {
       const wrongCa = await login({ ca: unrelated, cert: clientCert.cert, key: clientCert.key });
       assert.notEqual(wrongCa.code, 0, 'a CA the served certificate does not chain to is refused');
       const withoutCertificate = await login({ ca: server.ca });
-      assert.notEqual(withoutCertificate.code, 0, 'REQUIRE X509 refuses a login without a client certificate');
+      assert.notEqual(
+        withoutCertificate.code,
+        0,
+        'REQUIRE X509 refuses a login without a client certificate',
+      );
     } finally {
-      forward.close();
+      await forward.close();
     }
   });
 
   test('the wire wins over start times: a pinned old certificate on a new pod is STALE', async () => {
     const secret = await client.get<Secret>(Resources.secret, ns, 'pinned-server-cert');
-    const oldSerial = await secretSerial('pinned');
+    const oldSerial = await serverSerial('pinned');
     await client.create(Resources.secret, ns, {
       apiVersion: 'v1',
       kind: 'Secret',
@@ -244,9 +260,17 @@ describe('the wire probe', { skip: skipReason }, () => {
       type: 'kubernetes.io/tls',
       data: secret.data,
     } as Secret);
-    const rotated = await plugin(['tls', 'rotate', 'pinned', '--method', 'cert-manager', '--restart-with', 'annotation']);
+    const rotated = await plugin([
+      'tls',
+      'rotate',
+      'pinned',
+      '--method',
+      'cert-manager',
+      '--restart-with',
+      'annotation',
+    ]);
     assert.equal(rotated.code, ExitCode.ok, rotated.stdout + rotated.stderr);
-    const newSerial = await secretSerial('pinned');
+    const newSerial = await serverSerial('pinned');
     // The pod started after the new certificate was issued, but serves the old one.
     await annotatePod('pinned-leaf-0', serveSecretAnnotation, 'pinned-old-server-cert');
     await eventually('pinned-leaf-0 serves the pinned certificate', async () =>
@@ -270,39 +294,85 @@ describe('the wire probe', { skip: skipReason }, () => {
     ];
     for (const [mode, message] of cases) {
       await annotatePod('faults-leaf-0', wireAnnotation, mode);
-      const status = await eventually(`faults-leaf-0 in mode ${mode}`, async () => {
-        const result = await plugin(['tls', 'status', 'faults', '--probe-timeout', '3s']);
-        return message.test(result.stdout) ? result : undefined;
-      }, 60_000);
+      const status = await eventually(
+        `faults-leaf-0 in mode ${mode}`,
+        async () => {
+          const result = await plugin(['tls', 'status', 'faults', '--probe-timeout', '3s']);
+          return message.test(result.stdout) ? result : undefined;
+        },
+        60_000,
+      );
       assert.equal(status.code, ExitCode.findings, mode);
       assert.match(status.stdout, /CRITICAL/, mode);
     }
     await annotatePod('faults-leaf-0', wireAnnotation, 'blackhole');
-    await eventually('faults-leaf-0 black hole', async () => {
-      const result = await plugin(['tls', 'status', 'faults', '--probe-timeout', '2s']);
-      return /faults-leaf-0.*did not answer in time: no answer within 2s/.test(result.stdout) ? true : undefined;
-    }, 60_000);
+    await eventually(
+      'faults-leaf-0 black hole',
+      async () => {
+        const result = await plugin(['tls', 'status', 'faults', '--probe-timeout', '2s']);
+        return /faults-leaf-0.*did not answer in time: no answer within 2s/.test(result.stdout)
+          ? true
+          : undefined;
+      },
+      60_000,
+    );
     const started = performance.now();
     const timed = await plugin(['tls', 'status', 'faults', '--probe-timeout', '2s', '-o', 'json']);
     const elapsed = performance.now() - started;
     assert.ok(elapsed < 6_000, `one stuck pod stalls nothing: ${Math.round(elapsed)} ms`);
-    const pods = (JSON.parse(timed.stdout) as StatusReport).databases[0]?.petSets.flatMap((p) => p.pods ?? []);
+    const pods = (JSON.parse(timed.stdout) as StatusReport).databases[0]?.petSets.flatMap(
+      (p) => p.pods ?? [],
+    );
     assert.equal(pods?.find((pod) => pod.name === 'faults-leaf-0')?.probe?.result, 'timeout');
-    assert.equal(pods?.find((pod) => pod.name === 'faults-leaf-1')?.served, 'current', 'the other pods are still probed');
+    assert.equal(
+      pods?.find((pod) => pod.name === 'faults-leaf-1')?.served,
+      'current',
+      'the other pods are still probed',
+    );
+    // Ctrl-C while a probe waits on the black hole: exit 130 at once, not at the time limit.
+    const child = spawn(
+      binary,
+      ['tls', 'status', 'faults', '-n', ns, '--context', 'admin', '--probe-timeout', '60s'],
+      {
+        env: { ...process.env, KUBECONFIG: kubeconfig },
+      },
+    );
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    const interrupted = performance.now();
+    child.kill('SIGINT');
+    assert.equal(await exited, ExitCode.interrupted);
+    assert.ok(performance.now() - interrupted < 1500, 'the probe stops at once on Ctrl-C');
 
     await annotatePod('faults-leaf-0', wireAnnotation, 'legacy-tls');
-    await eventually('faults-leaf-0 accepts TLS 1.0/1.1', async () => {
-      const result = await plugin(['tls', 'status', 'faults']);
-      return /faults-leaf-0.*still accepts TLS 1.0\/1.1/.test(result.stdout) ? true : undefined;
-    }, 60_000);
+    await eventually(
+      'faults-leaf-0 accepts TLS 1.0/1.1',
+      async () => {
+        const result = await plugin(['tls', 'status', 'faults']);
+        return /faults-leaf-0.*still accepts TLS 1.0\/1.1/.test(result.stdout) ? true : undefined;
+      },
+      60_000,
+    );
     await annotatePod('faults-leaf-0', wireAnnotation, null);
     await healthy('faults');
 
     // A pod that is not running is not probed: said, and informational.
-    await client.patch(Resources.pod, ns, 'faults-leaf-1', { status: { phase: 'Pending' } }, { subresource: 'status' });
+    await client.patch(
+      Resources.pod,
+      ns,
+      'faults-leaf-1',
+      { status: { phase: 'Pending' } },
+      { subresource: 'status' },
+    );
     const pending = await plugin(['tls', 'status', 'faults']);
     assert.match(pending.stdout, /faults-leaf-1: not probed: the pod is Pending, not Running/);
-    await client.patch(Resources.pod, ns, 'faults-leaf-1', { status: { phase: 'Running' } }, { subresource: 'status' });
+    await client.patch(
+      Resources.pod,
+      ns,
+      'faults-leaf-1',
+      { status: { phase: 'Running' } },
+      { subresource: 'status' },
+    );
   });
 
   test('without pods/portforward: "not probed: forbidden", and exit 0 for a healthy database', async () => {

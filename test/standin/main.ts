@@ -1,10 +1,11 @@
 /**
  * TEST-ONLY: the KubeDB stand-in controller of the local test cluster (scripts/test-cluster).
  * KubeDB's provisioner and ops manager are licensed and not available here, and no PetSet controller
- * or kubelet runs in the test cluster; this process plays their parts so that the REAL cert-manager
- * has Certificates to issue and the plugin sees the objects KubeDB would create. It is never shipped.
+ * or container runtime runs in the test cluster; this process plays their parts so that the REAL
+ * cert-manager has Certificates to issue, the plugin sees the objects KubeDB would create, and (with
+ * --runtime-dir) every pod serves a real MariaDB server behind kwok's port-forwarding. Never shipped.
  *
- *   node --import tsx test/standin/main.ts --kubeconfig FILE [--ready-file FILE]
+ *   node --import tsx test/standin/main.ts --kubeconfig FILE [--ready-file FILE] [--runtime-dir DIR]
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -15,12 +16,22 @@ import { silentLog } from '../../src/kube/request-log.ts';
 import { Resources, type ResourceType } from '../../src/kube/resources.ts';
 import type { Pod } from '../../src/kubedb/types.ts';
 import { reconcileOpsRequest } from './ops-manager.ts';
-import { forceDeleteIfTerminating, petSetOwnerOf, reconcilePetSet } from './petset-controller.ts';
+import {
+  fakeNodeName,
+  forceDeleteIfTerminating,
+  petSetOwnerOf,
+  reconcilePetSet,
+} from './petset-controller.ts';
 import { reconcileSinglestore } from './provisioner.ts';
+import { ContainerRuntime } from './runtime.ts';
 import { WorkQueue } from './work-queue.ts';
 
 const { values } = parseArgs({
-  options: { kubeconfig: { type: 'string' }, 'ready-file': { type: 'string' } },
+  options: {
+    kubeconfig: { type: 'string' },
+    'ready-file': { type: 'string' },
+    'runtime-dir': { type: 'string' },
+  },
 });
 const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
 const { client } = createFactory(
@@ -33,11 +44,16 @@ const stop = new AbortController();
 process.on('SIGTERM', () => stop.abort());
 process.on('SIGINT', () => stop.abort());
 
+const runtimeDir = values['runtime-dir'];
+const runtime = runtimeDir ? new ContainerRuntime(client, runtimeDir, log) : undefined;
+await runtime?.init();
+
 const queue = new WorkQueue(async (key) => {
   const [kind, namespace, name] = key.split('/') as [string, string, string];
   if (kind === 'singlestore') return reconcileSinglestore(client, namespace, name);
   if (kind === 'ops') return reconcileOpsRequest(client, namespace, name);
-  return reconcilePetSet(client, namespace, name);
+  if (kind === 'pod') return runtime?.syncPod(namespace, name).then(() => undefined);
+  return reconcilePetSet(client, namespace, name, runtime);
 }, log);
 
 function keysOf<T extends KubeObject>(kind: string, event: ObservedEvent<T>): string[] {
@@ -76,6 +92,8 @@ await Promise.all([
   watchKind<Pod>(Resources.pod, async (event) => {
     const pods = event.type === 'sync' ? event.objects : [event.object];
     for (const pod of pods) {
+      if (pod.spec?.nodeName === fakeNodeName)
+        queue.add(`pod/${pod.metadata.namespace}/${pod.metadata.name}`);
       await forceDeleteIfTerminating(client, pod);
       const owner = petSetOwnerOf(pod);
       if (event.type === 'DELETED' && owner) queue.add(`petset/${pod.metadata.namespace}/${owner}`);
@@ -83,4 +101,5 @@ await Promise.all([
   }),
 ]);
 queue.stop();
+await runtime?.stopAll();
 log('KubeDB stand-in stopped');

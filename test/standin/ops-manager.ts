@@ -10,10 +10,9 @@
 import type { KubeClient } from '../../src/kube/client.ts';
 import { type Condition, findCondition } from '../../src/kube/objects.ts';
 import { Resources } from '../../src/kube/resources.ts';
-import { petSetNames } from '../../src/kubedb/naming.ts';
 import { rolledOut } from '../../src/kubedb/petset.ts';
 import type { Certificate, Issuer, OpsRequest, PetSet, Singlestore } from '../../src/kubedb/types.ts';
-import { desiredCertificates } from './provisioner.ts';
+import { desiredCertificates, petSetsOf } from './provisioner.ts';
 
 const pollMs = 250;
 const terminal = new Set(['Successful', 'Failed', 'Skipped', 'Denied']);
@@ -133,7 +132,7 @@ async function step(
     }
     case 'restart': {
       state.restartedAt = new Date().toISOString();
-      for (const petSet of petSetNames(name, Boolean(db.spec?.topology))) {
+      for (const { name: petSet } of petSetsOf(db)) {
         const patch = {
           spec: { template: { metadata: { annotations: { 'kubedb.com/restartedAt': state.restartedAt } } } },
         };
@@ -143,7 +142,7 @@ async function step(
       return 'wait';
     }
     case 'rollout': {
-      for (const petSetName of petSetNames(name, Boolean(db.spec?.topology))) {
+      for (const { name: petSetName } of petSetsOf(db)) {
         const petSet = await client.find<PetSet>(Resources.petset, namespace, petSetName);
         if (!petSet) continue;
         if (!rolledOut(petSet)) return 'wait';

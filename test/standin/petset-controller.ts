@@ -1,13 +1,16 @@
 /**
- * TEST-ONLY stand-in for the PetSet controller and the kubelet (neither runs in the test cluster):
- * keeps each PetSet's Pods in line with its template, replacing them one by one from the highest
- * ordinal on a template change, as a rolling update does, and reports status like a StatefulSet.
- * Pods get a fake node name and a Running/Ready status with a startTime; deleted ones are force-deleted.
+ * TEST-ONLY stand-in for the PetSet controller and the kubelet's pod lifecycle (kwok, the kubelet of
+ * the fake node, only serves the node and port-forwarding): keeps each PetSet's Pods in line with its
+ * template, replacing them one by one from the highest ordinal on a template change, as a rolling
+ * update does, and reports status like a StatefulSet. Pods run on the fake node; with a container
+ * runtime (runtime.ts) each gets a real server and is reported Running/Ready, with a startTime, only
+ * once that server accepts connections; deleted ones are force-deleted.
  */
 import { createHash } from 'node:crypto';
 import type { KubeClient } from '../../src/kube/client.ts';
 import { Resources } from '../../src/kube/resources.ts';
 import type { PetSet, Pod } from '../../src/kubedb/types.ts';
+import type { ContainerRuntime } from './runtime.ts';
 
 export const fakeNodeName = 'standin-node';
 const revisionLabel = 'controller-revision-hash';
@@ -24,6 +27,7 @@ export async function reconcilePetSet(
   client: KubeClient,
   namespace: string,
   name: string,
+  runtime?: ContainerRuntime,
 ): Promise<number | undefined> {
   const petSet = await client.find<PetSet>(Resources.petset, namespace, name);
   if (!petSet || petSet.metadata.deletionTimestamp) return undefined;
@@ -45,7 +49,7 @@ export async function reconcilePetSet(
   if (!changed && missing !== undefined) {
     // Like a kubelet, a pod does not start before the Secrets it mounts exist.
     if (!(await mountedSecretsExist(client, petSet))) return stepMs;
-    await createPod(client, petSet, missing, updateRevision);
+    await createPod(client, { petSet, ordinal: missing, revision: updateRevision, runtime });
     changed = true;
   }
   if (!changed) {
@@ -98,12 +102,14 @@ function ordinalOf(podName: string): number {
   return Number(/-(\d+)$/.exec(podName)?.[1] ?? -1);
 }
 
-async function createPod(
-  client: KubeClient,
-  petSet: PetSet,
-  ordinal: number,
-  revision: string,
-): Promise<void> {
+interface NewPod {
+  petSet: PetSet;
+  ordinal: number;
+  revision: string;
+  runtime: ContainerRuntime | undefined;
+}
+
+async function createPod(client: KubeClient, { petSet, ordinal, revision, runtime }: NewPod): Promise<void> {
   const { namespace, name } = petSet.metadata;
   const template = petSet.spec.template;
   const pod = await client.create<Pod>(Resources.pod, namespace, {
@@ -131,7 +137,15 @@ async function createPod(
       subdomain: petSet.spec.serviceName,
     },
   } as Pod);
+  // The pod starts now: its server reads the certificate files as they are at this moment.
   const now = new Date().toISOString();
+  try {
+    await runtime?.startPod(pod);
+  } catch (error) {
+    // Never report a pod Ready whose server did not start: remove it, to be created again.
+    await client.delete(Resources.pod, namespace, pod.metadata.name, { gracePeriodSeconds: 0 });
+    throw error;
+  }
   await client.patch(
     Resources.pod,
     namespace,

@@ -10,16 +10,6 @@ import { ApiError } from '../../src/errors.ts';
 import type { KubeClient } from '../../src/kube/client.ts';
 import type { KubeObject, OwnerReference } from '../../src/kube/objects.ts';
 import { Resources } from '../../src/kube/resources.ts';
-import {
-  certificateName,
-  databaseLabels,
-  governingServiceName,
-  petSetNames,
-  serverDnsNames,
-  tlsCertificates,
-  tlsMountPath,
-  tlsVolumeName,
-} from '../../src/kubedb/naming.ts';
 import type {
   Certificate,
   CertificateSpec,
@@ -27,6 +17,17 @@ import type {
   PodTemplate,
   Singlestore,
 } from '../../src/kubedb/types.ts';
+import {
+  certificateAliases,
+  certificateName,
+  offshootLabels as databaseLabels,
+  governingServiceName,
+  petSets,
+  serverCertificateDnsNames,
+  type TopologyNames,
+  tlsMountDir,
+  tlsVolume,
+} from './kubedb-names.ts';
 
 export const ignoreAnnotation = 'standin.kubectl-singlestore.test/ignore';
 
@@ -103,9 +104,7 @@ function certificateSpecs(db: Singlestore): CertificateSpec[] {
   const tls = db.spec?.tls;
   if (!tls?.issuerRef) return [];
   const given = tls.certificates ?? [];
-  return tlsCertificates(db.metadata.name, given).map(
-    ({ alias }) => given.find((spec) => spec.alias === alias) ?? { alias },
-  );
+  return certificateAliases(given).map((alias) => given.find((spec) => spec.alias === alias) ?? { alias });
 }
 
 export function desiredCertificates(db: Singlestore): Certificate[] {
@@ -127,8 +126,9 @@ export function desiredCertificates(db: Singlestore): Certificate[] {
           group: ref?.apiGroup ?? 'cert-manager.io',
         },
         commonName: isServer ? name : 'root',
-        dnsNames: [...(isServer ? serverDnsNames(name, namespace) : []), ...(spec.dnsNames ?? [])],
-        ipAddresses: [...(isServer ? ['127.0.0.1'] : []), ...(spec.ipAddresses ?? [])],
+        dnsNames: [...(isServer ? serverCertificateDnsNames(name, namespace) : []), ...(spec.dnsNames ?? [])],
+        // KubeDB adds no IP address of its own: only those the user lists.
+        ...(spec.ipAddresses?.length ? { ipAddresses: spec.ipAddresses } : {}),
         ...(spec.subject ? { subject: spec.subject } : {}),
         ...(spec.duration ? { duration: spec.duration } : {}),
         ...(spec.renewBefore ? { renewBefore: spec.renewBefore } : {}),
@@ -159,14 +159,15 @@ async function removeStaleCertificates(
 
 export function desiredPetSets(db: Singlestore): PetSet[] {
   const { name, namespace } = db.metadata;
-  const clustered = Boolean(db.spec?.topology);
+  const topology = db.spec?.topology;
   const certificates = desiredCertificates(db);
-  return petSetNames(name, clustered).map((petSetName, index) => {
-    const role = clustered ? (index === 0 ? 'aggregator' : 'leaf') : 'standalone';
-    const replicas = clustered
-      ? ((index === 0 ? db.spec?.topology?.aggregator?.replicas : db.spec?.topology?.leaf?.replicas) ??
-        index + 1)
-      : 1;
+  return petSetsOf(db).map(({ name: petSetName, role }) => {
+    const replicas =
+      role === 'aggregator'
+        ? (topology?.aggregator?.replicas ?? 1)
+        : role === 'leaf'
+          ? (topology?.leaf?.replicas ?? 2)
+          : 1;
     const labels = { ...databaseLabels(name), 'kubedb.com/role': role };
     const template: PodTemplate = {
       metadata: { labels },
@@ -175,13 +176,13 @@ export function desiredPetSets(db: Singlestore): PetSet[] {
           {
             name: 'singlestore',
             image: 'ghcr.io/appscode-images/singlestore-node:test',
-            volumeMounts: certificates.length ? [{ name: tlsVolumeName, mountPath: tlsMountPath }] : [],
+            volumeMounts: certificates.length ? [{ name: tlsVolume, mountPath: tlsMountDir }] : [],
           } as never,
         ],
         volumes: certificates.length
           ? [
               {
-                name: tlsVolumeName,
+                name: tlsVolume,
                 projected: {
                   sources: certificates.map((certificate) => ({
                     secret: { name: certificate.spec.secretName },
@@ -204,6 +205,11 @@ export function desiredPetSets(db: Singlestore): PetSet[] {
       },
     };
   });
+}
+
+/** The database's PetSets, by KubeDB's names (a topology's `suffix` included). */
+export function petSetsOf(db: Singlestore): { name: string; role: string }[] {
+  return petSets(db.metadata.name, db.spec?.topology as TopologyNames | undefined);
 }
 
 /** Create, or merge the desired spec into what exists, keeping annotations others added (restarts). */

@@ -26,7 +26,7 @@ test('top level: the commands, with descriptions, no files', async () => {
   const result = await complete([''], commandTree, connectionFlags, lookup);
   assert.deepEqual(
     result.candidates.map((c) => c.value),
-    ['tls', 'context', 'version', 'completion'],
+    ['tls', 'context', 'version', 'completion', 'options'],
   );
   assert.ok(result.candidates.every((c) => c.description));
   assert.equal(result.directive, Directive.noFileComp);

@@ -5,6 +5,7 @@
  */
 import type { CommandDefinition } from '../../cli/command.ts';
 import type { CompletionSource, FlagSpec } from '../../cli/flags.ts';
+import { findFlag, splitAssignment } from '../../cli/locate.ts';
 
 /** cobra's ShellCompDirective bits. */
 export const Directive = { default: 0, error: 1, noSpace: 2, noFileComp: 4 } as const;
@@ -110,16 +111,6 @@ function walk(before: string[], tree: CommandDefinition[], globalFlags: FlagSpec
     }
   }
   return position;
-}
-
-function splitAssignment(word: string): [string, string | undefined] {
-  const equals = word.indexOf('=');
-  return equals < 0 ? [word, undefined] : [word.slice(0, equals), word.slice(equals + 1)];
-}
-
-function findFlag(flags: FlagSpec[], written: string): FlagSpec | undefined {
-  const bare = written.replace(/^--?/, '');
-  return flags.find((flag) => flag.name === bare || flag.alias === bare);
 }
 
 function flagCandidates(flags: FlagSpec[], current: string): CompletionResult {

@@ -6,5 +6,10 @@ import { statusCommand } from './status/command.ts';
 export const tlsCommand: CommandDefinition = {
   name: 'tls',
   describe: 'Turn on, check and rotate TLS for Singlestore databases',
+  examples: [
+    ['$0 tls status -A', 'is TLS healthy everywhere? The first broken step of each database'],
+    ['$0 tls enable sample-sdb -n demo --issuer sdb-issuer --wait', 'turn TLS on with a cert-manager Issuer'],
+    ['$0 tls rotate sample-sdb -n demo', 'new certificates, loaded by the pods, verified'],
+  ],
   subcommands: [statusCommand, enableCommand, rotateCommand],
 };

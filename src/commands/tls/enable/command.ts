@@ -75,7 +75,7 @@ export const enableCommand: CommandDefinition = {
     },
     { name: 'force', type: 'boolean', describe: 'Go on even if the issuer is not Ready' },
     progressFlag,
-    ...probeFlags,
+    ...probeFlags(true),
   ],
   examples: [
     [

@@ -82,7 +82,7 @@ export const rotateCommand: CommandDefinition = {
     },
     { name: 'concurrency', type: 'number', describe: 'Databases rotated at once with --all', default: 3 },
     progressFlag,
-    ...probeFlags,
+    ...probeFlags(true),
   ],
   examples: [
     ['$0 tls rotate sample-sdb -n demo', 'new certificates, pods restarted, verified'],
@@ -91,7 +91,10 @@ export const rotateCommand: CommandDefinition = {
       '$0 tls rotate sample-sdb --restart-only --stale-only',
       'restart only the pods still serving an old certificate',
     ],
-    ['$0 tls rotate --all -A --concurrency 5 -o json', 'every TLS-enabled database, a result each'],
+    [
+      '$0 tls rotate --all -A -l env=prod --concurrency 5 -o json',
+      'every TLS-enabled database labelled env=prod, in every namespace, a result each',
+    ],
   ],
   run: async (argv, context) => {
     const options = rotateOptions(argv, context.io.isTTY);

@@ -35,7 +35,7 @@ export const statusCommand: CommandDefinition = {
       default: '720h',
     },
     { name: 'require-tls', type: 'boolean', describe: 'Treat a database without TLS as critical' },
-    ...probeFlags,
+    ...probeFlags(),
     ...caFlags,
   ],
   examples: [
