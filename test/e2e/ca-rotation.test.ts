@@ -238,4 +238,47 @@ subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: status-only}]
     const healed = await statusAll();
     for (const key of databases) assert.equal(healed.get(key)?.health, 'OK', key);
   });
+
+  test('tls enable preflight: a CA expiring within --warn-within, or before the certificates would, is a warning', async () => {
+    const soon = (days: number) =>
+      forgeCertificate({
+        commonName: `short-${days}`,
+        notBefore: new Date(Date.now() - day),
+        notAfter: new Date(Date.now() + days * day),
+        isCA: true,
+      });
+    kubectlApply(
+      [
+        caSecretYaml(other, 'ca-10d', soon(10)),
+        caSecretYaml(other, 'ca-60d', soon(60)),
+        `apiVersion: cert-manager.io/v1\nkind: Issuer\nmetadata: {name: ca-10d, namespace: ${other}}\nspec: {ca: {secretName: ca-10d}}`,
+        `apiVersion: cert-manager.io/v1\nkind: Issuer\nmetadata: {name: ca-60d, namespace: ${other}}\nspec: {ca: {secretName: ca-60d}}`,
+      ].join('\n---\n'),
+    );
+    const enable = (issuer: string, extra: string[] = []) =>
+      runPlugin([
+        'tls',
+        'enable',
+        'c',
+        '-n',
+        other,
+        '--issuer',
+        issuer,
+        '--dry-run=client',
+        '--overwrite',
+        ...extra,
+      ]);
+    await eventually(
+      'issuers Ready',
+      async () => !/not Ready|does not exist/.test((await enable('ca-10d')).stderr),
+    );
+    const within = await enable('ca-10d');
+    assert.match(within.stderr, /WARNING: the CA of Issuer "ca-10d" .* expires at .*, within --warn-within/);
+    const before = await enable('ca-60d');
+    assert.match(
+      before.stderr,
+      /WARNING: the CA of Issuer "ca-60d" .* before certificates issued now for 2160h/,
+    );
+    assert.doesNotMatch((await enable('ca-60d', ['--duration', '720h'])).stderr, /WARNING/);
+  });
 });
