@@ -73,6 +73,24 @@ async function revisions(): Promise<Map<string, number>> {
   );
 }
 
+/** rotate --issuer the way the tests need it: by cert-manager renewal, waiting, without the wire probe. */
+const rotateIssuer = (args: string[]) =>
+  runPlugin(
+    [
+      'tls',
+      'rotate',
+      '--issuer',
+      ...args,
+      '--probe=false',
+      '--method',
+      'cert-manager',
+      '--restart-with',
+      'annotation',
+      '--wait',
+    ],
+    { timeoutMs: 300_000 },
+  );
+
 const databases = [`${ns}/a`, `${ns}/b`, `${ns}/d`, `${other}/c`, `${other}/e`];
 
 describe('the CA behind the certificates', { skip: skipReason }, () => {
@@ -154,22 +172,7 @@ subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: status-only}]
     assert.match(lines[4] ?? '', /^ {5}fix: kubectl singlestore tls rotate --issuer sdb-issuer/);
 
     const before = await revisions();
-    const rotated = await runPlugin(
-      [
-        'tls',
-        'rotate',
-        '--issuer',
-        'sdb-issuer',
-        '-A',
-        '--probe=false',
-        '--method',
-        'cert-manager',
-        '--restart-with',
-        'annotation',
-        '--wait',
-      ],
-      { timeoutMs: 300_000 },
-    );
+    const rotated = await rotateIssuer(['sdb-issuer', '-A']);
     assert.equal(rotated.code, ExitCode.ok, rotated.stdout + rotated.stderr);
     assert.match(
       rotated.stderr,
@@ -201,25 +204,7 @@ subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: status-only}]
       /tls rotate --issuer e2e-ca --cluster-issuer -A/,
     );
     const before = await revisions();
-    const rotated = await runPlugin(
-      [
-        'tls',
-        'rotate',
-        '--issuer',
-        'e2e-ca',
-        '--cluster-issuer',
-        '-A',
-        '--probe=false',
-        '--method',
-        'cert-manager',
-        '--restart-with',
-        'annotation',
-        '--wait',
-        '-o',
-        'json',
-      ],
-      { timeoutMs: 300_000 },
-    );
+    const rotated = await rotateIssuer(['e2e-ca', '--cluster-issuer', '-A', '-o', 'json']);
     assert.equal(rotated.code, ExitCode.ok, rotated.stdout + rotated.stderr);
     const results = (JSON.parse(rotated.stdout) as { results: { namespace: string; name: string }[] })
       .results;
