@@ -91,6 +91,9 @@ const rotateIssuer = (args: string[]) =>
     { timeoutMs: 300_000 },
   );
 
+/** Other suites' databases may share the cluster (and an Issuer's name): -l keeps the rotations to ours. */
+const suite = { suite: 'ca-e2e' };
+
 const databases = [`${ns}/a`, `${ns}/b`, `${ns}/d`, `${other}/c`, `${other}/e`];
 
 describe('the CA behind the certificates', { skip: skipReason }, () => {
@@ -107,11 +110,14 @@ describe('the CA behind the certificates', { skip: skipReason }, () => {
         caSecretYaml(other, 'intermediate', intermediate, root),
         `apiVersion: cert-manager.io/v1\nkind: Issuer\nmetadata: {name: intermediate, namespace: ${other}}\nspec: {ca: {secretName: intermediate}}`,
         // The CA Secrets are replaced by hand below: cert-manager must not re-issue them meanwhile.
-        singlestoreYaml('a', ns, { issuer: 'sdb-issuer' }),
-        singlestoreYaml('b', ns, { issuer: 'sdb-issuer' }),
-        singlestoreYaml('d', ns, { issuer: 'e2e-ca' }).replace('kind: Issuer\n', 'kind: ClusterIssuer\n'),
-        singlestoreYaml('c', other, { issuer: 'sdb-issuer' }),
-        singlestoreYaml('e', other, { issuer: 'intermediate' }),
+        singlestoreYaml('a', ns, { issuer: 'sdb-issuer', labels: suite }),
+        singlestoreYaml('b', ns, { issuer: 'sdb-issuer', labels: suite }),
+        singlestoreYaml('d', ns, { issuer: 'e2e-ca', labels: suite }).replace(
+          'kind: Issuer\n',
+          'kind: ClusterIssuer\n',
+        ),
+        singlestoreYaml('c', other, { issuer: 'sdb-issuer', labels: suite }),
+        singlestoreYaml('e', other, { issuer: 'intermediate', labels: suite }),
         `apiVersion: rbac.authorization.k8s.io/v1
 kind: RoleBinding
 metadata: {name: status-only, namespace: ${ns}}
@@ -125,6 +131,11 @@ subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: status-only}]
   });
 
   test('healthy: every CA checked and OK; without the CA role "not checked", same exit', async () => {
+    // certificatesReady waits for the pods; the PetSets' status may follow a moment later.
+    await eventually('all OK', async () => {
+      const all = await statusAll();
+      return databases.every((key) => all.get(key)?.health === 'OK');
+    });
     const reports = await statusAll();
     for (const key of databases) {
       const db = reports.get(key) as DatabaseReport;
@@ -172,7 +183,7 @@ subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: status-only}]
     assert.match(lines[4] ?? '', /^ {5}fix: kubectl singlestore tls rotate --issuer sdb-issuer/);
 
     const before = await revisions();
-    const rotated = await rotateIssuer(['sdb-issuer', '-A']);
+    const rotated = await rotateIssuer(['sdb-issuer', '-A', '-l', 'suite=ca-e2e']);
     assert.equal(rotated.code, ExitCode.ok, rotated.stdout + rotated.stderr);
     assert.match(
       rotated.stderr,
@@ -186,9 +197,12 @@ subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: status-only}]
     const healed = await statusAll();
     for (const key of databases) assert.equal(healed.get(key)?.health, 'OK', key);
     // Resumable: nothing left on the old CA, nothing rotated again.
-    const again = await runPlugin(['tls', 'rotate', '--issuer', 'sdb-issuer', '-A', '--probe=false'], {
-      timeoutMs: 120_000,
-    });
+    const again = await runPlugin(
+      ['tls', 'rotate', '--issuer', 'sdb-issuer', '-A', '-l', 'suite=ca-e2e', '--probe=false'],
+      {
+        timeoutMs: 120_000,
+      },
+    );
     assert.equal(again.code, ExitCode.ok, again.stderr);
     assert.match(again.stderr, /0 of 3 database\(s\)/);
   });
@@ -204,7 +218,15 @@ subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: status-only}]
       /tls rotate --issuer e2e-ca --cluster-issuer -A/,
     );
     const before = await revisions();
-    const rotated = await rotateIssuer(['e2e-ca', '--cluster-issuer', '-A', '-o', 'json']);
+    const rotated = await rotateIssuer([
+      'e2e-ca',
+      '--cluster-issuer',
+      '-A',
+      '-l',
+      'suite=ca-e2e',
+      '-o',
+      'json',
+    ]);
     assert.equal(rotated.code, ExitCode.ok, rotated.stdout + rotated.stderr);
     const results = (JSON.parse(rotated.stdout) as { results: { namespace: string; name: string }[] })
       .results;
