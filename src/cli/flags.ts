@@ -201,3 +201,24 @@ export function probeFlags(onByDefault?: boolean): FlagSpec[] {
     },
   ];
 }
+
+/** Where a CA ClusterIssuer's Secret lives: cert-manager's own --cluster-resource-namespace. */
+export const clusterResourceNamespaceFlag: FlagSpec = {
+  name: 'cluster-resource-namespace',
+  type: 'string',
+  describe: "cert-manager's --cluster-resource-namespace, where a CA ClusterIssuer's Secret lives",
+  default: 'cert-manager',
+  complete: { kind: 'namespaces' },
+};
+
+/** The CA checks of tls status: the issuer's CA Secret (by permission), or a CA the user supplies. */
+export const caFlags: FlagSpec[] = [
+  {
+    name: 'ca-file',
+    type: 'string',
+    describe:
+      "A PEM file with the CA the certificates must come from (signer first, root last), instead of reading the issuer's CA Secret",
+    complete: { kind: 'files' },
+  },
+  clusterResourceNamespaceFlag,
+];

@@ -10,17 +10,20 @@ import { mountedSecrets, rolledOut } from '../kubedb/petset.ts';
 import type {
   Certificate,
   CertificateSpec,
+  Issuer,
   IssuerRef,
   OpsRequest,
   PetSet,
   Pod,
   Singlestore,
 } from '../kubedb/types.ts';
+import { caFacts, caLineage, caSecretOf, holdsRoot, invalidIssuerRef, issuerType, signedBy } from './ca.ts';
 import { clientCertificateComponent, userOf } from './client-certs.ts';
 import type { CertificateRequest, KubeEvent, Listed, Snapshot } from './gather.ts';
 import { issuerReadiness } from './issuer.ts';
 import { databasePort, type ProbeResult } from './probe.ts';
 import {
+  type CaReport,
   type CertificateReport,
   type ClientCertificateReport,
   type DatabaseReport,
@@ -49,6 +52,7 @@ export interface DiagnoseOptions {
 }
 
 const dayMs = 86_400_000;
+const tlsSecretType = 'kubernetes.io/tls';
 
 export function diagnose(snapshot: Snapshot, options: DiagnoseOptions): StatusReport {
   const scopeFindings: Finding[] = [];
@@ -143,8 +147,30 @@ function diagnoseDatabase(db: Singlestore, snapshot: Snapshot, options: Diagnose
         'spec.tls is set but cert-manager is not installed',
       );
     }
-    report.tls.issuer = checkIssuer(check, tls.issuerRef);
+    const ref = tls.issuerRef;
+    report.tls.issuerRef = {
+      name: ref.name,
+      ...(ref.kind ? { kind: ref.kind } : {}),
+      ...(ref.apiGroup ? { apiGroup: ref.apiGroup } : {}),
+    };
+    const invalid = invalidIssuerRef(ref);
+    const issuer = invalid ? undefined : checkIssuer(check, ref);
+    if (invalid) {
+      add(
+        check,
+        'issuer',
+        'critical',
+        `Singlestore ${namespace}/${name}`,
+        invalid,
+        `kubectl edit singlestore ${name} -n ${namespace}: set spec.tls.issuerRef to {apiGroup: cert-manager.io, kind: Issuer or ClusterIssuer, name: ...}`,
+      );
+    }
+    if (issuer) report.tls.issuer = issuer.report;
     report.certificates = certificateSpecs(db).map((spec) => checkCertificate(check, spec));
+    if (issuer) issuer.report.ca = checkCaLineage(check, issuer, report.certificates);
+    notChecked(check, 'pods', snapshot.pods, 'Pods');
+    notChecked(check, 'certificate', snapshot.certificateRequests, 'CertificateRequests', 'info');
+    notChecked(check, 'certificate', snapshot.certificateEvents, 'Events', 'info');
     const clientCertificates = checkClientCertificates(check);
     if (clientCertificates.length) report.clientCertificates = clientCertificates;
     report.petSets = checkPetSets(check, report.certificates);
@@ -154,6 +180,7 @@ function diagnoseDatabase(db: Singlestore, snapshot: Snapshot, options: Diagnose
     const earliest = expiries.sort((a, b) => a.notAfter.localeCompare(b.notAfter))[0];
     if (earliest) report.earliestExpiry = { notAfter: earliest.notAfter, daysLeft: earliest.daysLeft };
   }
+  if (tls?.issuerRef) notChecked(check, 'ops-request', snapshot.opsRequests, 'SinglestoreOpsRequests');
   checkOpsRequests(check, report.opsRequests);
   check.findings.sort(
     (a, b) => steps.indexOf(a.step) - steps.indexOf(b.step) || severityRank(a) - severityRank(b),
@@ -177,20 +204,46 @@ function add(
   check.findings.push({ step, severity, object, message, ...(hint ? { hint } : {}) });
 }
 
-/** Listing a kind was not allowed: one finding per database and kind, and the section says so. */
-function notChecked(check: Check, step: Finding['step'], listed: Listed<unknown>, what: string): void {
-  if (listed.ok) return;
+/** The resource each "not checked" kind is listed as, for the RBAC hint. */
+const listedAs: Record<string, string> = {
+  Certificates: 'certificates.cert-manager.io',
+  CertificateRequests: 'certificaterequests.cert-manager.io',
+  Issuers: 'issuers.cert-manager.io',
+  ClusterIssuers: 'clusterissuers.cert-manager.io',
+  Secrets: 'secrets',
+  PetSets: 'petsets.apps.k8s.appscode.com',
+  Pods: 'pods',
+  Events: 'events',
+  SinglestoreOpsRequests: 'singlestoreopsrequests.ops.kubedb.com',
+};
+
+/**
+ * Listing a kind was not allowed (or failed): one finding per database and kind, named "not checked",
+ * so nothing is skipped silently. Kinds that only add context (requests, events) are informational.
+ */
+function notChecked(
+  check: Check,
+  step: Finding['step'],
+  listed: Listed<unknown>,
+  what: string,
+  severity: Finding['severity'] = 'warning',
+): void {
+  if (listed.ok || listed.reason === 'not-served') return;
   const already = check.findings.some(
     (finding) => finding.step === step && finding.message.startsWith(`${what} not checked`),
   );
   if (already) return;
+  const resource = listedAs[what] ?? what.toLowerCase();
+  const where = what === 'ClusterIssuers' ? '' : ` -n ${check.namespace}`;
   add(
     check,
     step,
-    'warning',
+    severity,
     `${what} in ${check.namespace}`,
-    `${what} not checked: ${listed.message}`,
-    'run with a user allowed to list them (README: RBAC)',
+    `${what} not checked: ${listed.reason === 'forbidden' ? 'forbidden' : listed.message}`,
+    listed.reason === 'forbidden'
+      ? `kubectl auth can-i list ${resource}${where}: bind the kubectl-singlestore-status role of docs/rbac.yaml`
+      : `kubectl get ${resource}${where}`,
   );
 }
 
@@ -251,14 +304,22 @@ function checkClientCertificates(check: Check): ClientCertificateReport[] {
     .sort((a, b) => (a.user < b.user ? -1 : a.user > b.user ? 1 : 0));
 }
 
-function checkIssuer(check: Check, ref: IssuerRef): IssuerReport {
+/** The issuer a database refers to, its report, and the object when it was found. */
+interface IssuerCheck {
+  report: IssuerReport;
+  issuer?: Issuer;
+  cluster: boolean;
+  object: string;
+}
+
+function checkIssuer(check: Check, ref: IssuerRef): IssuerCheck {
   const cluster = ref.kind === 'ClusterIssuer';
   const kind = cluster ? 'ClusterIssuer' : 'Issuer';
   const listed = cluster ? check.snapshot.clusterIssuers : check.snapshot.issuers;
   const object = cluster ? `ClusterIssuer ${ref.name}` : `Issuer ${check.namespace}/${ref.name}`;
   if (!listed.ok) {
     if (check.snapshot.certManagerServed) notChecked(check, 'issuer', listed, `${kind}s`);
-    return { kind, name: ref.name, found: null, ready: null };
+    return { report: { kind, name: ref.name, found: null, ready: null }, cluster, object };
   }
   const issuer = cluster
     ? listed.items.find((item) => item.metadata.name === ref.name)
@@ -271,7 +332,9 @@ function checkIssuer(check: Check, ref: IssuerRef): IssuerReport {
       'critical',
       object,
       `${kind} "${ref.name}" does not exist`,
-      `create it, or point spec.tls.issuerRef at an existing ${kind}`,
+      cluster
+        ? `kubectl get clusterissuers: create ClusterIssuer ${ref.name}, or point spec.tls.issuerRef of Singlestore ${check.namespace}/${check.name} at an existing one`
+        : `kubectl get issuers -n ${check.namespace}: create Issuer ${ref.name} there, or point spec.tls.issuerRef of Singlestore ${check.namespace}/${check.name} at an existing one`,
     );
   } else if (!readiness.ready) {
     add(
@@ -280,10 +343,149 @@ function checkIssuer(check: Check, ref: IssuerRef): IssuerReport {
       'critical',
       object,
       `${kind} is not Ready: ${readiness.message}`,
-      'fix the issuer first; cert-manager issues nothing until it is Ready',
+      `kubectl describe ${kind.toLowerCase()} ${ref.name}${cluster ? '' : ` -n ${check.namespace}`}: cert-manager issues nothing until it is Ready`,
     );
   }
-  return { kind, name: ref.name, ...readiness };
+  return {
+    report: { kind, name: ref.name, ...readiness, ...(issuer ? { type: issuerType(issuer) } : {}) },
+    ...(issuer ? { issuer } : {}),
+    cluster,
+    object,
+  };
+}
+
+/**
+ * The CA behind the certificates: does each leaf still verify with the key the issuer signs with now,
+ * does ca.crt hold its current root, and does the CA outlive the leaves. Replacing a CA Issuer's
+ * Secret re-issues nothing (cert-manager#5851): the leaves stay on the old CA and stay Ready.
+ */
+function checkCaLineage(check: Check, issuer: IssuerCheck, certificates: CertificateReport[]): CaReport {
+  const { snapshot, options, namespace, name } = check;
+  const { report, object, cluster } = issuer;
+  const kind = cluster ? 'ClusterIssuer' : 'Issuer';
+  const notChecked = (reason: string, hint?: string): CaReport => {
+    const message = reason.startsWith('issuer type')
+      ? `CA not checked (${reason})`
+      : `CA not checked: ${reason}`;
+    add(check, 'issuer', 'info', object, message, hint);
+    return { checked: false, reason };
+  };
+  let pems = snapshot.caFile;
+  let secretName: string | undefined;
+  if (!pems) {
+    if (!issuer.issuer) return { checked: false, reason: `${kind} not found` };
+    const where = caSecretOf(issuer.issuer, { cluster, namespace }, snapshot.clusterResourceNamespace);
+    if (!where) return notChecked(`issuer type ${report.type ?? 'unknown'}`, caFileHint(check));
+    secretName = `${where.namespace}/${where.name}`;
+    const read = snapshot.caSecrets.find(
+      (item) => item.namespace === where.namespace && item.name === where.name,
+    );
+    if (!read || !read.ok) {
+      if (read?.reason === 'forbidden')
+        return notChecked(
+          'forbidden (see the ca-check role)',
+          `bind the kubectl-singlestore-ca-check role of docs/rbac.yaml for Secret ${secretName}, or pass --ca-file with the CA's certificate`,
+        );
+      if (read?.reason === 'not-found')
+        return notChecked(
+          `CA Secret ${secretName} not found`,
+          cluster
+            ? `kubectl get secret ${where.name} -n ${where.namespace}; if cert-manager runs with another --cluster-resource-namespace, pass the same one`
+            : `kubectl get secret ${where.name} -n ${where.namespace}: the Issuer's spec.ca.secretName must name it`,
+        );
+      return notChecked(`CA Secret ${secretName}: ${read?.message ?? 'not read'}`);
+    }
+    pems = read.pems;
+  }
+  const lineage = caLineage(pems);
+  if (typeof lineage === 'string') return notChecked(lineage);
+  const source = secretName ? `the CA in Secret ${secretName}` : 'the CA of --ca-file';
+  const ca: CaReport = {
+    checked: true,
+    source: secretName ? 'secret' : 'file',
+    ...(secretName ? { secret: secretName } : {}),
+    signer: caFacts(lineage.signer),
+    root: caFacts(lineage.root),
+    intermediate: lineage.intermediate,
+  };
+  const rotateIssuer = `${options.commandName} tls rotate --issuer ${report.name}${cluster ? ' --cluster-issuer -A' : ` -n ${namespace}`}`;
+  const notSigned: string[] = [];
+  const staleCaCrt: string[] = [];
+  const outlives: string[] = [];
+  const caNotAfter = [lineage.signer, lineage.root]
+    .map((certificate) => new Date(certificate.validTo).toISOString())
+    .sort()[0] as string;
+  for (const certificate of certificates) {
+    const secret = items(snapshot.secrets).find(
+      (item) => item.namespace === namespace && item.name === certificate.secret.name,
+    );
+    const x509 = certificate.secret.certificate;
+    if (!x509 || !secret?.tlsCrt) continue;
+    const signed = signedBy(secret.tlsCrt, lineage.signer);
+    x509.signedByIssuerCa = signed ? 'signed' : 'not-signed';
+    if (!signed) {
+      notSigned.push(certificate.secret.name);
+      continue;
+    }
+    if (!lineage.intermediate) {
+      x509.caCrtIsIssuerRoot = holdsRoot(secret.caCrt, lineage.root);
+      if (!x509.caCrtIsIssuerRoot) staleCaCrt.push(certificate.secret.name);
+    }
+    // cert-manager's CA issuer does not cap a leaf at its CA's notAfter (cert-manager#5864). A leaf
+    // renewed before its CA expires is fine; one still in use when the CA expires is refused.
+    const renewal = certificate.renewalTime ? new Date(certificate.renewalTime).toISOString() : x509.notAfter;
+    if (x509.notAfter > caNotAfter && renewal > caNotAfter) outlives.push(certificate.secret.name);
+  }
+  const secrets = (names: string[]) =>
+    `${names.length === 1 ? 'Secret' : 'Secrets'} ${names.map((secret) => `${namespace}/${secret}`).join(', ')}`;
+  if (notSigned.length) {
+    add(
+      check,
+      'issuer',
+      'critical',
+      object,
+      `${secrets(notSigned)} hold${notSigned.length === 1 ? 's' : ''} a certificate issued by a CA that ${kind} ${report.name} no longer uses (not signed by ${source}): clients that trust the current CA will refuse it`,
+      `${rotateIssuer} (or only this database: ${options.commandName} tls rotate ${name} -n ${namespace})`,
+    );
+  }
+  if (staleCaCrt.length) {
+    add(
+      check,
+      'issuer',
+      'warning',
+      object,
+      `ca.crt of ${secrets(staleCaCrt)} is not ${kind} ${report.name}'s current root (${ca.root?.subject}, serial ${ca.root?.serialNumber}): clients that take this ca.crt as their trust anchor will refuse certificates of the current CA`,
+      `${options.commandName} tls rotate ${name} -n ${namespace}`,
+    );
+  }
+  if (outlives.length) {
+    add(
+      check,
+      'issuer',
+      'warning',
+      object,
+      `the certificate in ${secrets(outlives)} outlives its CA, which expires at ${caNotAfter}, before cert-manager renews the certificate: from then on clients refuse it`,
+      `renew the CA${secretName ? ` in Secret ${secretName}` : ''} (README: Rotating the CA), then ${rotateIssuer} --include-current`,
+    );
+  }
+  const caLeft = Date.parse(caNotAfter) - options.now.getTime();
+  if (caLeft < options.warnWithinMs) {
+    add(
+      check,
+      'issuer',
+      caLeft <= 0 ? 'critical' : 'warning',
+      object,
+      caLeft <= 0
+        ? `${source} expired at ${caNotAfter}: clients refuse every certificate it signed`
+        : `${source} expires in ${span(caLeft)} (notAfter ${caNotAfter})`,
+      `renew the CA${secretName ? ` in Secret ${secretName}` : ''} (README: Rotating the CA), then ${rotateIssuer} --include-current`,
+    );
+  }
+  return ca;
+}
+
+function caFileHint(check: Check): string {
+  return `to check it anyway, pass the CA's certificate: ${check.options.commandName} tls status ${check.name} -n ${check.namespace} --ca-file ca.pem`;
 }
 
 function certificateSpecs(db: Singlestore): CertificateSpec[] {
@@ -345,7 +547,7 @@ function checkCertificate(check: Check, spec: CertificateSpec): CertificateRepor
       'warning',
       object,
       'the Certificate is not owned by the Singlestore',
-      'KubeDB did not create it; it will not be cleaned up or reconfigured with the database',
+      `KubeDB did not create it, so it is not cleaned up or reconfigured with the database: kubectl get certificate ${name} -n ${namespace} -o yaml, and compare its owner with Singlestore ${namespace}/${check.name}`,
     );
   }
   const nextAttempt = nextIssuanceAttempt(certificate, check.options.now);
@@ -353,6 +555,10 @@ function checkCertificate(check: Check, spec: CertificateSpec): CertificateRepor
   if (ready?.status !== 'True' || (issuing?.status === 'False' && issuing.reason === 'Failed')) {
     const events = recentEvents(items(snapshot.certificateEvents), certificate);
     if (events.length) report.recentEvents = events;
+    const issuerRef = certificate.spec?.issuerRef;
+    const describeIssuer = issuerRef
+      ? `kubectl describe ${issuerRef.kind === 'ClusterIssuer' ? 'clusterissuer' : `issuer -n ${namespace}`} ${issuerRef.name}`
+      : undefined;
     const reasons = [
       ready?.status !== 'True'
         ? `not Ready${ready?.reason ? ` (${ready.reason})` : ''}: ${ready?.message ?? 'no Ready condition yet'}`
@@ -360,6 +566,8 @@ function checkCertificate(check: Check, spec: CertificateSpec): CertificateRepor
       request && request.ready !== true && request.message
         ? `latest CertificateRequest ${request.name}: ${request.message}`
         : undefined,
+      // Before any request exists, cert-manager's events are the only account of what it tried.
+      !request && events.length ? `no CertificateRequest yet; event ${events[0]}` : undefined,
       nextAttempt
         ? `a failed attempt was made at ${status.lastFailureTime}; cert-manager will not try again before ${nextAttempt.toISOString()}`
         : undefined,
@@ -371,8 +579,8 @@ function checkCertificate(check: Check, spec: CertificateSpec): CertificateRepor
       object,
       reasons.join('; '),
       nextAttempt
-        ? 'fix the cause (often the issuer), then renew; a manual renewal during the back-off still waits for it'
-        : `kubectl describe certificate ${name} -n ${namespace}`,
+        ? `kubectl describe certificate ${name} -n ${namespace}${describeIssuer ? ` and ${describeIssuer}` : ''}; once the failure is mended, ${check.options.commandName} tls rotate ${check.name} -n ${namespace} (it waits out the back-off)`
+        : `kubectl describe certificate ${name} -n ${namespace}${describeIssuer && !request ? `; ${describeIssuer}` : ''}`,
     );
   }
   compareStatusWithSecret(check, object, certificate, secret);
@@ -449,12 +657,22 @@ function checkSecret(check: Check, alias: string, secretName: string): SecretRep
       'secret',
       'critical',
       object,
-      `no kubernetes.io/tls Secret "${secretName}" (missing, or of another type)`,
-      'cert-manager writes it once the Certificate is issued: check the Certificate',
+      `Secret "${secretName}" does not exist`,
+      `cert-manager writes it once Certificate ${certificateName(check.name, alias)} is issued: kubectl describe certificate ${certificateName(check.name, alias)} -n ${namespace}`,
     );
     return { name: secretName, state: 'missing' };
   }
-  const report: SecretReport = { name: secretName, state: 'present', keys: secret.keys };
+  const report: SecretReport = { name: secretName, state: 'present', type: secret.type, keys: secret.keys };
+  if (secret.type !== tlsSecretType) {
+    add(
+      check,
+      'secret',
+      'critical',
+      object,
+      `the Secret exists, type ${secret.type || '(none)'}; KubeDB and cert-manager expect ${tlsSecretType}`,
+      `a Secret's type cannot be changed: save what it holds, kubectl delete secret ${secretName} -n ${namespace}, and cert-manager writes a ${tlsSecretType} one (${options.commandName} tls rotate ${check.name} -n ${namespace})`,
+    );
+  }
   const missingKeys = ['ca.crt', 'tls.crt', 'tls.key'].filter((key) => !secret.keys.includes(key));
   if (missingKeys.length)
     add(
@@ -598,7 +816,7 @@ function compareStatusWithSecret(
       'warning',
       object,
       `cert-manager's status says notAfter ${statusNotAfter} but the Secret holds ${secretNotAfter}`,
-      'the Secret was changed outside cert-manager, or an issuance is under way',
+      `the Secret was changed outside cert-manager, or an issuance is under way: kubectl describe certificate ${certificate.metadata.name} -n ${check.namespace}`,
     );
   }
 }
@@ -638,7 +856,7 @@ function checkPetSets(check: Check, certificates: CertificateReport[]): PetSetRe
         'critical',
         object,
         `the pod template does not mount ${unmounted.join(', ')}`,
-        'KubeDB adds the TLS volume when it reconciles TLS; enable TLS through an ops request so the pods are reconfigured',
+        `KubeDB adds the TLS volume when it reconciles TLS: ${check.options.commandName} tls enable ${check.name} -n ${namespace} --issuer <issuer> (a ReconfigureTLS ops request)`,
       );
     }
     const status = petSet.status ?? {};
@@ -651,10 +869,9 @@ function checkPetSets(check: Check, certificates: CertificateReport[]): PetSetRe
         'warning',
         object,
         `rollout not finished: ${status.updatedReplicas ?? 0}/${replicas} updated, ${status.readyReplicas ?? 0}/${replicas} ready`,
-        'wait for it, or check the pods',
+        `kubectl get pods -n ${namespace} -l app.kubernetes.io/instance=${check.name}; a rollout waiting for a pod shows why in kubectl describe pod`,
       );
     }
-    if (!snapshot.pods.ok) notChecked(check, 'pods', snapshot.pods, 'Pods');
     const serverSerial = certificates.find((certificate) => certificate.alias === 'server')?.secret
       .certificate?.serialNumber;
     const pods = podsOf(items(snapshot.pods), petSet).map((pod) => podReport(check, pod, serverSerial));

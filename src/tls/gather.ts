@@ -10,6 +10,7 @@ import type { KubeObject } from '../kube/objects.ts';
 import { Resources, type ResourceType } from '../kube/resources.ts';
 import { governingServiceName, tlsCertificates } from '../kubedb/naming.ts';
 import type { Certificate, Issuer, OpsRequest, PetSet, Pod, Secret, Singlestore } from '../kubedb/types.ts';
+import { type CaPems, caSecretOf, defaultClusterResourceNamespace } from './ca.ts';
 import { type PodProbe, type ProbeOptions, type ProbeTarget, probePods } from './probe.ts';
 import { inspectTlsData, type SecretFacts } from './x509.ts';
 
@@ -31,14 +32,23 @@ export interface KubeEvent extends KubeObject {
   count?: number;
 }
 
-/** A TLS Secret without its data: what it holds, as facts. */
+/** A TLS Secret without its private key: what it holds, as facts, and its public certificates. */
 export interface SecretSummary {
   name: string;
   namespace: string;
   type: string;
   keys: string[];
   facts: SecretFacts;
+  /** tls.crt and ca.crt as PEM: public, kept to compare them with the issuer's CA. */
+  tlsCrt?: string;
+  caCrt?: string;
 }
+
+/** An issuer's CA Secret, read by name: its public certificates only, or why it could not be read. */
+export type CaRead = { namespace: string; name: string } & (
+  | { ok: true; pems: CaPems }
+  | { ok: false; reason: 'forbidden' | 'not-found' | 'error'; message: string }
+);
 
 export interface Scope {
   /** Undefined with --all-namespaces. */
@@ -61,6 +71,12 @@ export interface Snapshot {
   issuers: Listed<Issuer>;
   clusterIssuers: Listed<Issuer>;
   opsRequests: Listed<OpsRequest>;
+  /** cert-manager's --cluster-resource-namespace: where a CA ClusterIssuer's Secret lives. */
+  clusterResourceNamespace: string;
+  /** The CA Secret of each CA-type issuer the selected databases use (none read with --ca-file). */
+  caSecrets: CaRead[];
+  /** The CA a user supplied with --ca-file: checked instead of the issuers' CA Secrets. */
+  caFile?: CaPems;
   /** What each pod of the selected databases serves on the wire; undefined when not probed. */
   wire?: PodProbe[];
 }
@@ -68,6 +84,10 @@ export interface Snapshot {
 export interface GatherOptions {
   /** Probe every pod of the selected databases through a port-forward; omit to skip. */
   probe?: ProbeOptions;
+  /** Default `cert-manager`. */
+  clusterResourceNamespace?: string;
+  /** A CA given by the user (PEM): no CA Secret is read. */
+  caFile?: CaPems;
 }
 
 const kubedbSelector = 'app.kubernetes.io/name=singlestores.kubedb.com';
@@ -91,9 +111,23 @@ export async function gather(
       labelSelector: scope.labelSelector || undefined,
       fieldSelector: scope.name ? `metadata.name=${scope.name}` : undefined,
     }),
-    secrets: listed<Secret>(client, Resources.secret, { namespace, fieldSelector: 'type=kubernetes.io/tls' }),
+    // No type filter: an expected Secret of another type must be reported as such, not as missing.
+    secrets: listed<Secret>(client, Resources.secret, { namespace }),
     pods: listed<Pod>(client, Resources.pod, { namespace, labelSelector: kubedbSelector }),
+    issuers: certManager<Issuer>(Resources.issuer),
+    clusterIssuers: certManagerServed
+      ? listed<Issuer>(client, Resources.clusterIssuer, {})
+      : Promise.resolve<Listed<Issuer>>(notServed),
   };
+  const clusterResourceNamespace = options.clusterResourceNamespace ?? defaultClusterResourceNamespace;
+  // The CA Secrets are read by name once the databases and their issuers are known: one GET per
+  // CA-type issuer in use, whatever the number of databases.
+  const readingCas = options.caFile
+    ? Promise.resolve([])
+    : Promise.all([listing.singlestores, listing.issuers, listing.clusterIssuers]).then(
+        ([dbs, issuers, clusterIssuers]) =>
+          readCaSecrets(client, caSecretsInUse({ dbs, issuers, clusterIssuers, clusterResourceNamespace })),
+      );
   // The probe starts as soon as it knows the pods and their Secrets, while the other lists still run.
   const probing = options.probe
     ? Promise.all([listing.singlestores, listing.pods, listing.secrets]).then(([dbs, pods, secrets]) =>
@@ -112,6 +146,7 @@ export async function gather(
     clusterIssuers,
     opsRequests,
     wire,
+    caSecrets,
   ] = await Promise.all([
     listing.singlestores,
     certManager<Certificate>(Resources.certificate),
@@ -123,12 +158,13 @@ export async function gather(
     listing.secrets,
     listed<PetSet>(client, Resources.petset, { namespace, labelSelector: kubedbSelector }),
     listing.pods,
-    certManager<Issuer>(Resources.issuer),
-    certManagerServed ? listed<Issuer>(client, Resources.clusterIssuer, {}) : Promise.resolve(notServed),
+    listing.issuers,
+    listing.clusterIssuers,
     opsRequestsServed
       ? listed<OpsRequest>(client, Resources.opsRequest, { namespace })
       : Promise.resolve(notServed),
     probing,
+    readingCas,
   ]);
   return {
     scope,
@@ -138,14 +174,81 @@ export async function gather(
     certificates,
     certificateRequests,
     certificateEvents,
-    secrets: summarizeSecrets(secrets),
+    secrets: summarizeSecrets(secrets, expectedSecrets(singlestores)),
     petSets,
     pods,
     issuers,
     clusterIssuers,
     opsRequests,
+    clusterResourceNamespace,
+    caSecrets,
+    ...(options.caFile ? { caFile: options.caFile } : {}),
     ...(wire ? { wire } : {}),
   };
+}
+
+/** "namespace/name" of every Secret a selected TLS database expects. */
+function expectedSecrets(singlestores: Listed<Singlestore>): Set<string> {
+  return new Set(
+    (singlestores.ok ? singlestores.items : []).flatMap((db) =>
+      db.spec?.tls?.issuerRef
+        ? tlsCertificates(db.metadata.name, db.spec.tls.certificates).map(
+            (entry) => `${db.metadata.namespace}/${entry.secret}`,
+          )
+        : [],
+    ),
+  );
+}
+
+/** The CA Secrets of the CA-type issuers the selected databases refer to, each once. */
+function caSecretsInUse(listed: {
+  dbs: Listed<Singlestore>;
+  issuers: Listed<Issuer>;
+  clusterIssuers: Listed<Issuer>;
+  clusterResourceNamespace: string;
+}): { namespace: string; name: string }[] {
+  const found = new Map<string, { namespace: string; name: string }>();
+  for (const db of listed.dbs.ok ? listed.dbs.items : []) {
+    const ref = db.spec?.tls?.issuerRef;
+    if (!ref) continue;
+    const cluster = ref.kind === 'ClusterIssuer';
+    const namespace = db.metadata.namespace ?? '';
+    const pool = cluster ? listed.clusterIssuers : listed.issuers;
+    const issuer = (pool.ok ? pool.items : []).find(
+      (item) => item.metadata.name === ref.name && (cluster || item.metadata.namespace === namespace),
+    );
+    const secret = issuer && caSecretOf(issuer, { cluster, namespace }, listed.clusterResourceNamespace);
+    if (secret) found.set(`${secret.namespace}/${secret.name}`, secret);
+  }
+  return [...found.values()];
+}
+
+/** GET each CA Secret; only its public certificates leave this function, never tls.key. */
+export async function readCaSecrets(
+  client: KubeClient,
+  secrets: { namespace: string; name: string }[],
+): Promise<CaRead[]> {
+  return Promise.all(
+    secrets.map(async ({ namespace, name }): Promise<CaRead> => {
+      try {
+        const secret = await client.find<Secret>(Resources.secret, namespace, name);
+        if (!secret) return { namespace, name, ok: false, reason: 'not-found', message: 'not found' };
+        const caCrt = decode(secret.data?.['ca.crt']);
+        return {
+          namespace,
+          name,
+          ok: true,
+          pems: { tlsCrt: decode(secret.data?.['tls.crt']) ?? '', ...(caCrt ? { caCrt } : {}) },
+        };
+      } catch (error) {
+        if (!(error instanceof ApiError)) throw error;
+        if (error.isForbidden)
+          return { namespace, name, ok: false, reason: 'forbidden', message: error.message };
+        if (error.status === 0 || error.status === 401) throw error;
+        return { namespace, name, ok: false, reason: 'error', message: error.message };
+      }
+    }),
+  );
 }
 
 /**
@@ -217,24 +320,29 @@ async function listed<T extends KubeObject>(
   }
 }
 
-function summarizeSecrets(secrets: Listed<Secret>): Listed<SecretSummary> {
+/** Only the Secrets a selected database expects are kept, whatever their type. */
+function summarizeSecrets(secrets: Listed<Secret>, expected: Set<string>): Listed<SecretSummary> {
   if (!secrets.ok) return secrets;
   return {
     ok: true,
-    items: secrets.items.map((secret) => {
-      const data = secret.data ?? {};
-      const decoded = (key: string) => decode(data[key]);
-      return {
-        name: secret.metadata.name,
-        namespace: secret.metadata.namespace ?? '',
-        type: secret.type ?? '',
-        keys: Object.keys(data).sort(),
-        facts: inspectTlsData({
-          'tls.crt': decoded('tls.crt'),
-          'tls.key': decoded('tls.key'),
-          'ca.crt': decoded('ca.crt'),
-        }),
-      };
-    }),
+    items: secrets.items
+      .filter((secret) => expected.has(`${secret.metadata.namespace}/${secret.metadata.name}`))
+      .map((secret) => {
+        const data = secret.data ?? {};
+        const decoded = (key: string) => decode(data[key]);
+        return {
+          name: secret.metadata.name,
+          namespace: secret.metadata.namespace ?? '',
+          type: secret.type ?? '',
+          keys: Object.keys(data).sort(),
+          facts: inspectTlsData({
+            'tls.crt': decoded('tls.crt'),
+            'tls.key': decoded('tls.key'),
+            'ca.crt': decoded('ca.crt'),
+          }),
+          ...(decoded('tls.crt') ? { tlsCrt: decoded('tls.crt') } : {}),
+          ...(decoded('ca.crt') ? { caCrt: decoded('ca.crt') } : {}),
+        };
+      }),
   };
 }

@@ -22,12 +22,12 @@ export async function lookupIssuer(
   client: KubeClient,
   namespace: string | undefined,
   ref: IssuerRef,
-): Promise<IssuerReadiness & { cluster: boolean }> {
+): Promise<IssuerReadiness & { cluster: boolean; issuer?: Issuer }> {
   const cluster = ref.kind === 'ClusterIssuer';
   const issuer = await client.find<Issuer>(
     cluster ? Resources.clusterIssuer : Resources.issuer,
     cluster ? undefined : namespace,
     ref.name,
   );
-  return { cluster, ...issuerReadiness(issuer) };
+  return { cluster, ...issuerReadiness(issuer), ...(issuer ? { issuer } : {}) };
 }

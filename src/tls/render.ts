@@ -61,7 +61,9 @@ function renderTable(report: StatusReport, wide: boolean): string {
 
 function issuerCell(db: DatabaseReport): string {
   const issuer = db.tls.issuer;
-  if (!issuer) return '-';
+  const ref = db.tls.issuerRef;
+  if (!issuer)
+    return ref ? `${ref.apiGroup ?? 'cert-manager.io'}/${ref.kind ?? 'Issuer'} ${ref.name} (invalid)` : '-';
   const state =
     issuer.found === null ? 'unknown' : !issuer.found ? 'missing' : issuer.ready ? 'Ready' : 'NotReady';
   return `${issuer.kind === 'ClusterIssuer' ? 'clusterissuer/' : ''}${issuer.name} (${state})`;
@@ -153,9 +155,41 @@ function renderDetail(report: StatusReport): string {
   return `${lines.join('\n').trimEnd()}\n`;
 }
 
+/**
+ * The story first (a 24-line terminal, a pager): the verdict, then the numbered findings with their
+ * fixes, then the detail they were drawn from.
+ */
 function databaseDetail(db: DatabaseReport): string[] {
-  const lines = [`Singlestore ${db.namespace}/${db.name}: ${db.health}`, `  Phase:   ${db.phase}`];
+  const counted = (['critical', 'warning', 'info'] as const)
+    .map(
+      (severity) =>
+        [severity, db.findings.filter((finding) => finding.severity === severity).length] as const,
+    )
+    .filter(([, count]) => count > 0)
+    .map(([severity, count]) => `${count} ${severity}`);
+  const lines = [
+    `Singlestore ${db.namespace}/${db.name}: ${db.health}${counted.length ? ` (${counted.join(', ')})` : ''}`,
+    '',
+    'Findings:',
+  ];
+  if (db.findings.length === 0) lines.push('  none: every step of the TLS path checks out');
+  db.findings.forEach((finding, index) => {
+    lines.push(
+      `  ${index + 1}. ${finding.severity.toUpperCase()} [${finding.step}] ${finding.object}: ${finding.message}`,
+    );
+    if (finding.hint) lines.push(`     fix: ${finding.hint}`);
+  });
+  lines.push('', 'Detail:', `  Phase:   ${db.phase}`);
   lines.push(`  TLS:     ${db.tls.enabled ? `enabled, issuer ${issuerCell(db)}` : 'disabled'}`);
+  const ca = db.tls.issuer?.ca;
+  if (ca?.checked) {
+    const signer = ca.signer;
+    lines.push(
+      `  CA:      ${signer?.subject} (serial ${signer?.serialNumber}, notAfter ${signer?.notAfter}${ca.intermediate ? `, intermediate under ${ca.root?.subject}` : ''}), from ${ca.source === 'file' ? '--ca-file' : `Secret ${ca.secret}`}`,
+    );
+  } else if (ca) {
+    lines.push(`  CA:      not checked: ${ca.reason}`);
+  }
   if (db.earliestExpiry)
     lines.push(`  Expires: ${db.earliestExpiry.notAfter} (${db.earliestExpiry.daysLeft} days left)`);
   if (db.certificates.length) {
@@ -181,7 +215,8 @@ function databaseDetail(db: DatabaseReport): string[] {
         );
         continue;
       }
-      lines.push(`    Secret ${secret.name}: ${(secret.keys ?? []).join(', ') || 'no data'}`);
+      const type = secret.type && secret.type !== 'kubernetes.io/tls' ? ` (type ${secret.type})` : '';
+      lines.push(`    Secret ${secret.name}${type}: ${(secret.keys ?? []).join(', ') || 'no data'}`);
       const x509 = secret.certificate;
       if (!x509) {
         lines.push(`      ${secret.error ?? 'no certificate'}`);
@@ -195,8 +230,14 @@ function databaseDetail(db: DatabaseReport): string[] {
       );
       if (x509.dnsNames.length) lines.push(`      DNS names: ${x509.dnsNames.join(', ')}`);
       if (x509.ipAddresses.length) lines.push(`      IPs:       ${x509.ipAddresses.join(', ')}`);
+      const issuerCa =
+        x509.signedByIssuerCa === undefined
+          ? ''
+          : x509.signedByIssuerCa === 'signed'
+            ? `; signed by the issuer's current CA${x509.caCrtIsIssuerRoot === false ? ' (ca.crt is an older root)' : ''}`
+            : "; NOT signed by the issuer's current CA";
       lines.push(
-        `      Chain:     ${x509.signedByCa === 'signed' ? 'signed by ca.crt' : `ca.crt: ${x509.signedByCa}`}; key ${x509.keyMatchesCertificate}`,
+        `      Chain:     ${x509.signedByCa === 'signed' ? 'signed by ca.crt' : `ca.crt: ${x509.signedByCa}`}${issuerCa}; key ${x509.keyMatchesCertificate}`,
       );
     }
   }
@@ -223,14 +264,6 @@ function databaseDetail(db: DatabaseReport): string[] {
         `  ${request.name}: ${request.type} ${request.phase}${request.message ? ` (${request.message})` : ''}`,
       );
   }
-  lines.push('', 'Findings:');
-  if (db.findings.length === 0) lines.push('  none: every step of the TLS path checks out');
-  db.findings.forEach((finding, index) => {
-    lines.push(
-      `  ${index + 1}. ${finding.severity.toUpperCase()} [${finding.step}] ${finding.object}: ${finding.message}`,
-    );
-    if (finding.hint) lines.push(`     hint: ${finding.hint}`);
-  });
   return lines;
 }
 

@@ -39,6 +39,30 @@ export interface IssuerReport {
   found: boolean | null;
   ready: boolean | null;
   message?: string;
+  /** The issuer's type: ca, acme, vault, venafi, selfSigned... */
+  type?: string;
+  /** The CA the issuer signs with now, and whether it was checked. */
+  ca?: CaReport;
+}
+
+export interface CaCertificateReport {
+  subject: string;
+  serialNumber: string;
+  notAfter: string;
+}
+
+export interface CaReport {
+  checked: boolean;
+  /** Why not: "forbidden (see the ca-check role)", "issuer type acme", "CA Secret ... not found"... */
+  reason?: string;
+  /** Where the CA came from: the issuer's Secret, or --ca-file. */
+  source?: 'secret' | 'file';
+  /** "namespace/name" of the CA Secret. */
+  secret?: string;
+  signer?: CaCertificateReport;
+  root?: CaCertificateReport;
+  /** The signer is an intermediate CA (not its own root). */
+  intermediate?: boolean;
 }
 
 export interface X509Report {
@@ -53,12 +77,18 @@ export interface X509Report {
   signedByCa: string;
   keyMatchesCertificate: string;
   chainLength: number;
+  /** Whether the issuer's current CA signed it; absent when the CA was not checked. */
+  signedByIssuerCa?: 'signed' | 'not-signed';
+  /** Whether ca.crt holds the issuer's current root; absent when not compared (not checked, intermediate CA). */
+  caCrtIsIssuerRoot?: boolean;
 }
 
 export interface SecretReport {
   name: string;
   /** 'not-checked' when Secrets could not be read. */
   state: 'present' | 'missing' | 'not-checked';
+  /** The Secret's type; anything but kubernetes.io/tls is a finding. */
+  type?: string;
   keys?: string[];
   certificate?: X509Report;
   error?: string;
@@ -137,7 +167,12 @@ export interface DatabaseReport {
   name: string;
   health: Health;
   phase: string;
-  tls: { enabled: boolean; issuer?: IssuerReport };
+  tls: {
+    enabled: boolean;
+    issuer?: IssuerReport;
+    /** spec.tls.issuerRef as written; `issuer` is absent when its kind or apiGroup is unusable. */
+    issuerRef?: { name: string; kind?: string; apiGroup?: string };
+  };
   certificates: CertificateReport[];
   /** Client certificates made with `tls client-cert`; absent when there are none. */
   clientCertificates?: ClientCertificateReport[];

@@ -41,6 +41,8 @@ export function secretOf(
     type: 'kubernetes.io/tls',
     keys: Object.keys(data).sort(),
     facts: inspectTlsData(data),
+    ...(data['tls.crt'] ? { tlsCrt: data['tls.crt'] } : {}),
+    ...(data['ca.crt'] ? { caCrt: data['ca.crt'] } : {}),
   };
 }
 
@@ -144,6 +146,7 @@ export function healthySnapshot(): Snapshot {
   }));
   const issuer: Issuer = {
     metadata: { name: 'sdb-issuer', namespace },
+    spec: { ca: { secretName: 'sdb-ca' } },
     status: { conditions: [{ type: 'Ready', status: 'True' }] },
   };
   return {
@@ -160,5 +163,7 @@ export function healthySnapshot(): Snapshot {
     issuers: { ok: true, items: [issuer] },
     clusterIssuers: { ok: true, items: [] },
     opsRequests: { ok: true, items: [] },
+    clusterResourceNamespace: 'cert-manager',
+    caSecrets: [{ namespace, name: 'sdb-ca', ok: true, pems: { tlsCrt: ca.pem, caCrt: ca.pem } }],
   };
 }

@@ -179,7 +179,7 @@ test('Certificate or Secret missing: critical at their step', () => {
   });
   assert.equal(noSecret.health, 'CRITICAL');
   assert.equal(noSecret.findings[0]?.step, 'secret');
-  assert.match(noSecret.findings[0]?.message ?? '', /no kubernetes.io\/tls Secret "sdb-server-cert"/);
+  assert.match(noSecret.findings[0]?.message ?? '', /Secret "sdb-server-cert" does not exist/);
 });
 
 test('garbage in tls.crt, a missing key file, an unreadable key', () => {
@@ -347,7 +347,7 @@ test('forbidden Secrets: that section is "not checked", the rest of the report s
   assert.equal(report.health, 'WARNING');
   assert.deepEqual(
     report.findings.map((f) => f.message),
-    ['Secrets not checked: cannot list secrets in namespace "demo": forbidden for user "alice"'],
+    ['Secrets not checked: forbidden'],
   );
   assert.ok(report.certificates.every((c) => c.secret.state === 'not-checked' && c.ready === true));
   assert.match(

@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import type { CommandDefinition } from '../../../cli/command.ts';
 import {
+  clusterResourceNamespaceFlag,
   dryRunFlag,
   outputFlag,
   type ParsedArgs,
@@ -68,6 +69,13 @@ export const enableCommand: CommandDefinition = {
       describe: 'Wait until certificates are issued, pods rolled out and tls status is OK',
     },
     { name: 'timeout', type: 'string', describe: 'How long --wait may take (Go duration)', default: '10m' },
+    {
+      name: 'warn-within',
+      type: 'string',
+      describe: "Warn when the issuer's CA expires within this (Go duration or days, e.g. 720h, 30d)",
+      default: '720h',
+    },
+    clusterResourceNamespaceFlag,
     {
       name: 'overwrite',
       type: 'boolean',
@@ -152,6 +160,11 @@ export function enableOptions(argv: ParsedArgs, isTTY: boolean): Omit<EnableOpti
     timeoutMs: parseDurationFlag('timeout', String(argv.timeout ?? '10m')),
     overwrite: argv.overwrite === true,
     force: argv.force === true,
+    warnWithinMs: parseDurationFlag('warn-within', String(argv['warn-within'] ?? '720h')),
+    clusterResourceNamespace: validateObjectName(
+      String(argv['cluster-resource-namespace'] ?? 'cert-manager'),
+      '--cluster-resource-namespace',
+    ),
     progress: progressMode(argv, isTTY),
     ...(probe ? { probe } : {}),
   };

@@ -8,12 +8,13 @@ import { createHash } from 'node:crypto';
 import { ApiError, CliError, ExitCode } from '../../../errors.ts';
 import type { DryRun, KubeClient } from '../../../kube/client.ts';
 import { findCondition } from '../../../kube/objects.ts';
-import type { Writer } from '../../../kube/request-log.ts';
 import { Resources } from '../../../kube/resources.ts';
 import { petSetNames, tlsCertificates } from '../../../kubedb/naming.ts';
-import type { Certificate, OpsRequest, Singlestore, TlsConfig } from '../../../kubedb/types.ts';
+import type { Certificate, Issuer, OpsRequest, Singlestore, TlsConfig } from '../../../kubedb/types.ts';
 import { type DataFormat, renderData } from '../../../output/formats.ts';
 import { createProgress, type ProgressMode } from '../../../output/progress.ts';
+import { caLineage, caSecretOf, invalidIssuerRef } from '../../../tls/ca.ts';
+import { readCaSecrets } from '../../../tls/gather.ts';
 import { lookupIssuer } from '../../../tls/issuer.ts';
 import { opsRequestBody, terminalPhases } from '../../../tls/ops-requests.ts';
 import { newestIssue, restartPetSets } from '../../../tls/restart.ts';
@@ -28,6 +29,7 @@ import {
   type WaitContext,
   waitFor,
 } from '../../../tls/wait.ts';
+import { parseGoDuration } from '../../../util/duration.ts';
 import type { ActionDeps } from '../action-deps.ts';
 import { getDatabase } from '../database.ts';
 
@@ -44,6 +46,10 @@ export interface EnableOptions {
   timeoutMs: number;
   overwrite: boolean;
   force: boolean;
+  /** Warn when the issuer's CA expires within this. */
+  warnWithinMs: number;
+  /** cert-manager's --cluster-resource-namespace, for a CA ClusterIssuer's Secret. */
+  clusterResourceNamespace: string;
   progress: ProgressMode;
   /** The final check probes every pod within this time; absent: the objects only. */
   probe?: { timeoutMs: number };
@@ -78,7 +84,7 @@ export async function runEnable(options: EnableOptions, deps: EnableDeps): Promi
     );
   }
   const db = await getDatabase(client, namespace, name);
-  await preflightIssuer(client, namespace, desired, options.force, deps.err);
+  await preflightIssuer(client, { namespace, tls: desired, options, deps });
   const inFlight = opsServed ? await inFlightRequest(client, namespace, name) : undefined;
 
   if (inFlight) {
@@ -223,14 +229,16 @@ function printResult(deps: EnableDeps, options: EnableOptions, object: object, m
 
 async function preflightIssuer(
   client: KubeClient,
-  namespace: string,
-  tls: TlsConfig,
-  force: boolean,
-  err: Writer,
+  preflight: { namespace: string; tls: TlsConfig; options: EnableOptions; deps: EnableDeps },
 ): Promise<void> {
+  const { namespace, tls, options } = preflight;
+  const { force } = options;
+  const err = preflight.deps.err;
   const ref = tls.issuerRef;
   if (!ref) return;
-  const { cluster, ...readiness } = await lookupIssuer(client, namespace, ref);
+  const invalid = invalidIssuerRef(ref);
+  if (invalid) throw refuse(invalid);
+  const { cluster, issuer, ...readiness } = await lookupIssuer(client, namespace, ref);
   const what = cluster ? `ClusterIssuer "${ref.name}"` : `Issuer "${ref.name}" in namespace "${namespace}"`;
   if (!readiness.found) {
     throw refuse(
@@ -240,6 +248,55 @@ async function preflightIssuer(
   if (!readiness.ready) {
     if (!force) throw refuse(`${what} is not Ready: ${readiness.message}; fix it first, or pass --force`);
     err(`WARNING: ${what} is not Ready (${readiness.message}); going on because of --force\n`);
+  }
+  if (issuer) await lintCa(client, { issuer, what, cluster, namespace, options, deps: preflight.deps });
+}
+
+/** cert-manager issues for 90 days unless told otherwise (Certificate spec.duration's default). */
+const certManagerDefaultDurationMs = 2160 * 3_600_000;
+
+/**
+ * Lints of the issuer's CA before anything is written: a CA that expires before the certificates
+ * would, or within --warn-within, is a warning (cert-manager's CA issuer does not cap a certificate
+ * at its CA's expiry, cert-manager#5864). Reading the CA is opt-in by permission, as in tls status.
+ */
+async function lintCa(
+  client: KubeClient,
+  lint: {
+    issuer: Issuer;
+    what: string;
+    cluster: boolean;
+    namespace: string;
+    options: EnableOptions;
+    deps: EnableDeps;
+  },
+): Promise<void> {
+  const { issuer, what, options, deps } = lint;
+  const where = caSecretOf(
+    issuer,
+    { cluster: lint.cluster, namespace: lint.namespace },
+    options.clusterResourceNamespace,
+  );
+  if (!where) return;
+  const [read] = await readCaSecrets(client, [where]);
+  // Not readable (the ca-check role is opt-in): tls status says so; enable goes on silently.
+  if (!read?.ok) return;
+  const lineage = caLineage(read.pems);
+  if (typeof lineage === 'string') return;
+  const caNotAfter = Math.min(Date.parse(lineage.signer.validTo), Date.parse(lineage.root.validTo));
+  const now = deps.now().getTime();
+  const duration = options.settings.duration
+    ? parseGoDuration(options.settings.duration)
+    : certManagerDefaultDurationMs;
+  const at = new Date(caNotAfter).toISOString();
+  if (caNotAfter - now < options.warnWithinMs) {
+    deps.err(
+      `WARNING: the CA of ${what} (Secret ${where.namespace}/${where.name}) expires at ${at}, within --warn-within: renew it first (README: Rotating the CA)\n`,
+    );
+  } else if (caNotAfter < now + duration) {
+    deps.err(
+      `WARNING: the CA of ${what} (Secret ${where.namespace}/${where.name}) expires at ${at}, before certificates issued now for ${options.settings.duration ?? "2160h (cert-manager's default)"} would: clients refuse them from then on unless the CA is renewed with the same key\n`,
+    );
   }
 }
 

@@ -1,5 +1,12 @@
 import type { CommandDefinition } from '../../../cli/command.ts';
-import { dryRunFlag, type ParsedArgs, probeFlags, progressFlag, progressMode } from '../../../cli/flags.ts';
+import {
+  clusterResourceNamespaceFlag,
+  dryRunFlag,
+  type ParsedArgs,
+  probeFlags,
+  progressFlag,
+  progressMode,
+} from '../../../cli/flags.ts';
 import { parseDurationFlag, probeSetting, validateObjectName } from '../../../cli/validate.ts';
 import { UsageError } from '../../../errors.ts';
 import type { DryRun } from '../../../kube/client.ts';
@@ -26,7 +33,26 @@ export const rotateCommand: CommandDefinition = {
       type: 'boolean',
       describe: 'Every TLS-enabled database in the namespace (with -A: everywhere)',
     },
-    { name: 'all-namespaces', alias: 'A', type: 'boolean', describe: 'With --all: every namespace' },
+    {
+      name: 'issuer',
+      type: 'string',
+      describe:
+        'After a CA rotation: the TLS databases of this Issuer (in the namespace; with -A in every one) whose certificates its current CA did not sign',
+      complete: { kind: 'issuers' },
+    },
+    { name: 'cluster-issuer', type: 'boolean', describe: '--issuer names a ClusterIssuer' },
+    {
+      name: 'include-current',
+      type: 'boolean',
+      describe: "With --issuer: every one of the issuer's databases, also those its current CA signed",
+    },
+    clusterResourceNamespaceFlag,
+    {
+      name: 'all-namespaces',
+      alias: 'A',
+      type: 'boolean',
+      describe: 'With --all or --issuer: every namespace',
+    },
     {
       name: 'selector',
       alias: 'l',
@@ -95,6 +121,10 @@ export const rotateCommand: CommandDefinition = {
       '$0 tls rotate --all -A -l env=prod --concurrency 5 -o json',
       'every TLS-enabled database labelled env=prod, in every namespace, a result each',
     ],
+    [
+      '$0 tls rotate --issuer sdb-issuer -n demo',
+      "after replacing the Issuer's CA: re-issue what the old CA signed",
+    ],
   ],
   run: async (argv, context) => {
     const options = rotateOptions(argv, context.io.isTTY);
@@ -109,11 +139,21 @@ export function rotateOptions(argv: ParsedArgs, isTTY: boolean): Omit<RotateOpti
   const all = argv.all === true;
   const allNamespaces = argv['all-namespaces'] === true;
   const labelSelector = typeof argv.selector === 'string' && argv.selector !== '' ? argv.selector : undefined;
+  const issuer =
+    typeof argv.issuer === 'string' && argv.issuer !== ''
+      ? validateObjectName(argv.issuer, '--issuer')
+      : undefined;
+  if (issuer && (name || all)) throw new UsageError('--issuer cannot be combined with a name or --all');
+  if (!issuer && argv['cluster-issuer'] === true) throw new UsageError('--cluster-issuer goes with --issuer');
+  if (!issuer && argv['include-current'] === true)
+    throw new UsageError('--include-current goes with --issuer');
   if (name && all) throw new UsageError('--all cannot be combined with a name');
   if (name && allNamespaces) throw new UsageError('-A/--all-namespaces cannot be combined with a name');
   if (name && labelSelector) throw new UsageError('--selector cannot be combined with a name');
-  if (!name && !all)
-    throw new UsageError('name a Singlestore, or pass --all (with -A or -l to widen or narrow it)');
+  if (!name && !all && !issuer)
+    throw new UsageError(
+      'name a Singlestore, or pass --all or --issuer (with -A or -l to widen or narrow it)',
+    );
   if (argv['restart-only'] === true && argv['no-restart'] === true)
     throw new UsageError('--restart-only cannot be combined with --no-restart');
   const probe = probeSetting(argv, true);
@@ -134,6 +174,19 @@ export function rotateOptions(argv: ParsedArgs, isTTY: boolean): Omit<RotateOpti
     throw new UsageError('--concurrency must be a whole number from 1 to 50');
   return {
     ...(name ? { name } : {}),
+    ...(issuer
+      ? {
+          issuer: {
+            name: issuer,
+            cluster: argv['cluster-issuer'] === true,
+            includeCurrent: argv['include-current'] === true,
+            clusterResourceNamespace: validateObjectName(
+              String(argv['cluster-resource-namespace'] ?? 'cert-manager'),
+              '--cluster-resource-namespace',
+            ),
+          },
+        }
+      : {}),
     allNamespaces,
     ...(labelSelector ? { labelSelector } : {}),
     method,

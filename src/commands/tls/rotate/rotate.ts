@@ -34,12 +34,15 @@ import {
 } from '../../../tls/wait.ts';
 import { inspectTlsData } from '../../../tls/x509.ts';
 import type { ActionDeps } from '../action-deps.ts';
+import { type IssuerSelection, selectByIssuer } from './by-issuer.ts';
 
 export type RotateMethod = 'auto' | 'ops-request' | 'cert-manager';
 
 export interface RotateOptions {
-  /** One database, or undefined with --all/-A/-l. */
+  /** One database, or undefined with --all/--issuer/-A/-l. */
   name?: string;
+  /** --issuer: the databases of this issuer whose certificates its current CA did not sign (or all of them). */
+  issuer?: IssuerSelection;
   namespace: string;
   allNamespaces: boolean;
   labelSelector?: string;
@@ -89,7 +92,7 @@ export const rotateFromAnnotation = 'kubectl-singlestore.kubedb.com/rotate-from-
 const markerLifetimeMs = 3_600_000;
 
 export async function runRotate(options: RotateOptions, deps: RotateDeps): Promise<number> {
-  const databases = await selectDatabases(options, deps.client);
+  const databases = await selectDatabases(options, deps);
   const bulk = options.name === undefined;
   if (databases.length === 0) {
     deps.err('No TLS-enabled Singlestore databases found.\n');
@@ -122,7 +125,8 @@ export async function runRotate(options: RotateOptions, deps: RotateDeps): Promi
   return codes.includes(ExitCode.findings) ? ExitCode.findings : ExitCode.ok;
 }
 
-async function selectDatabases(options: RotateOptions, client: KubeClient): Promise<Singlestore[]> {
+async function selectDatabases(options: RotateOptions, deps: RotateDeps): Promise<Singlestore[]> {
+  const { client } = deps;
   if (options.name) {
     const db = await client.find<Singlestore>(Resources.singlestore, options.namespace, options.name);
     if (!db)
@@ -142,7 +146,10 @@ async function selectDatabases(options: RotateOptions, client: KubeClient): Prom
     namespace: options.allNamespaces ? undefined : options.namespace,
     labelSelector: options.labelSelector,
   });
-  return list.items.filter((db) => db.spec?.tls?.issuerRef);
+  const enabled = list.items.filter((db) => db.spec?.tls?.issuerRef);
+  return options.issuer
+    ? selectByIssuer(client, { databases: enabled, issuer: options.issuer, err: deps.err })
+    : enabled;
 }
 
 function describeResult(result: RotateResult): string {

@@ -1,5 +1,5 @@
 import type { CommandDefinition } from '../../../cli/command.ts';
-import { outputFlag, probeFlags } from '../../../cli/flags.ts';
+import { caFlags, outputFlag, probeFlags } from '../../../cli/flags.ts';
 import { parseDurationFlag, probeSetting, validateObjectName } from '../../../cli/validate.ts';
 import { UsageError } from '../../../errors.ts';
 import type { StatusFormat } from '../../../tls/render.ts';
@@ -36,6 +36,7 @@ export const statusCommand: CommandDefinition = {
     },
     { name: 'require-tls', type: 'boolean', describe: 'Treat a database without TLS as critical' },
     ...probeFlags(),
+    ...caFlags,
   ],
   examples: [
     ['$0 tls status sample-sdb -n demo', 'every step of the TLS path of one database, in depth'],
@@ -81,5 +82,10 @@ export function statusOptions(argv: Record<string, unknown>, namespace: string):
     requireTls: argv['require-tls'] === true,
     // One database is probed unless --probe=false; many only with --probe.
     ...(probe ? { probe } : {}),
+    ...(typeof argv['ca-file'] === 'string' && argv['ca-file'] ? { caFile: argv['ca-file'] } : {}),
+    clusterResourceNamespace: validateObjectName(
+      String(argv['cluster-resource-namespace'] ?? 'cert-manager'),
+      '--cluster-resource-namespace',
+    ),
   };
 }

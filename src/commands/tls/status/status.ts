@@ -2,6 +2,7 @@
 import { ApiError, ExitCode } from '../../../errors.ts';
 import type { KubeClient } from '../../../kube/client.ts';
 import type { Writer } from '../../../kube/request-log.ts';
+import { readCaFile } from '../../../tls/ca.ts';
 import { diagnose } from '../../../tls/diagnose.ts';
 import { gather } from '../../../tls/gather.ts';
 import { defaultProbeConcurrency } from '../../../tls/probe.ts';
@@ -17,6 +18,10 @@ export interface StatusOptions {
   requireTls: boolean;
   /** Probe the pods on the wire, each within this time; absent: no probe. */
   probe?: { timeoutMs: number };
+  /** A PEM file with the CA to check against instead of the issuers' CA Secrets. */
+  caFile?: string;
+  /** cert-manager's --cluster-resource-namespace. */
+  clusterResourceNamespace: string;
 }
 
 export interface StatusDeps {
@@ -31,12 +36,17 @@ export interface StatusDeps {
 
 export async function runStatus(options: StatusOptions, deps: StatusDeps): Promise<number> {
   const namespace = options.allNamespaces ? undefined : options.namespace;
+  const caFile = options.caFile ? readCaFile(options.caFile) : undefined;
   const snapshot = await gather(
     deps.client,
     { namespace, name: options.name, labelSelector: options.labelSelector },
-    options.probe
-      ? { probe: { ...options.probe, concurrency: defaultProbeConcurrency, signal: deps.interrupt } }
-      : {},
+    {
+      clusterResourceNamespace: options.clusterResourceNamespace,
+      ...(caFile ? { caFile } : {}),
+      ...(options.probe
+        ? { probe: { ...options.probe, concurrency: defaultProbeConcurrency, signal: deps.interrupt } }
+        : {}),
+    },
   );
   const where = namespace ? `namespace "${namespace}"` : 'any namespace';
   if (!snapshot.singlestores.ok) {
