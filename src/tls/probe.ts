@@ -82,6 +82,11 @@ export interface ProbeOptions {
   /** Pods probed at once. */
   concurrency: number;
   signal: AbortSignal;
+  /**
+   * `full`: the three handshakes; `served`: only the one that reads the served certificate (many
+   * databases at once, where a third of the connections is what keeps the cost near a plain status).
+   */
+  checks?: 'full' | 'served';
 }
 
 export const defaultProbeConcurrency = 16;
@@ -127,28 +132,33 @@ export async function probePod(
   let streams: Duplex[] = [];
   try {
     // One WebSocket, three connections to the port inside the pod: the handshakes run side by side.
+    const full = options.checks !== 'served';
     streams = await openPortForward(client, {
       namespace: target.namespace,
       pod: target.pod,
-      ports: [databasePort, databasePort, databasePort],
+      ports: full ? [databasePort, databasePort, databasePort] : [databasePort],
       signal,
     });
     limit.step = 'waiting for the MySQL greeting';
-    const [forCurrent, forTls12, forLegacy] = streams as [Duplex, Duplex, Duplex];
+    const [forCurrent, forTls12, forLegacy] = streams as [Duplex, Duplex?, Duplex?];
     const [main, upToTls12, legacy] = await Promise.allSettled([
       mysqlTlsHandshake(forCurrent, {
         signal,
         servername: target.servername,
-        ...(target.clientCertificate ? { clientCertificate: target.clientCertificate } : {}),
+        ...(full && target.clientCertificate ? { clientCertificate: target.clientCertificate } : {}),
       }),
-      mysqlTlsHandshake(forTls12, { signal, servername: target.servername, maxVersion: 'TLSv1.2' }),
-      mysqlTlsHandshake(forLegacy, {
-        signal,
-        servername: target.servername,
-        minVersion: 'TLSv1',
-        maxVersion: 'TLSv1.1',
-        ciphers: 'DEFAULT@SECLEVEL=0',
-      }),
+      ...(forTls12 && forLegacy
+        ? [
+            mysqlTlsHandshake(forTls12, { signal, servername: target.servername, maxVersion: 'TLSv1.2' }),
+            mysqlTlsHandshake(forLegacy, {
+              signal,
+              servername: target.servername,
+              minVersion: 'TLSv1',
+              maxVersion: 'TLSv1.1',
+              ciphers: 'DEFAULT@SECLEVEL=0',
+            }),
+          ]
+        : []),
     ]);
     if (options.signal.aborted) throw new InterruptedError();
     if (main.status === 'rejected') return { ...where, ...failure(main.reason, limit), elapsedMs: elapsed() };
@@ -199,11 +209,12 @@ function failure(error: unknown, limit: TimeLimit): Pick<PodProbe, 'result' | 'm
   return { result: 'error', message };
 }
 
+/** `upToTls12` and `legacy` are absent when only the served certificate was read. */
 function describeOutcome(
   outcome: HandshakeOutcome,
   target: ProbeTarget,
-  upToTls12: PromiseSettledResult<HandshakeOutcome>,
-  legacy: PromiseSettledResult<HandshakeOutcome>,
+  upToTls12: PromiseSettledResult<HandshakeOutcome> | undefined,
+  legacy: PromiseSettledResult<HandshakeOutcome> | undefined,
 ): Omit<PodProbe, 'namespace' | 'pod' | 'elapsedMs'> {
   switch (outcome.kind) {
     case 'server-error':
@@ -222,17 +233,21 @@ function describeOutcome(
       };
     case 'tls': {
       const served = servedCertificate(outcome.chain, target.caPem);
+      const facts = {
+        result: 'tls' as const,
+        serverVersion: outcome.greeting.serverVersion,
+        ...(served ? { served } : {}),
+        protocol: outcome.protocol,
+        cipher: outcome.cipher,
+      };
+      if (!upToTls12 || !legacy) return facts;
       const requested =
         outcome.certificateRequested ??
         (upToTls12.status === 'fulfilled' && upToTls12.value.kind === 'tls'
           ? (upToTls12.value.certificateRequested ?? null)
           : null);
       return {
-        result: 'tls',
-        serverVersion: outcome.greeting.serverVersion,
-        ...(served ? { served } : {}),
-        protocol: outcome.protocol,
-        cipher: outcome.cipher,
+        ...facts,
         legacyTls:
           legacy.status === 'rejected'
             ? 'unknown'

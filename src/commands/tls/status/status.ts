@@ -44,7 +44,15 @@ export async function runStatus(options: StatusOptions, deps: StatusDeps): Promi
       clusterResourceNamespace: options.clusterResourceNamespace,
       ...(caFile ? { caFile } : {}),
       ...(options.probe
-        ? { probe: { ...options.probe, concurrency: defaultProbeConcurrency, signal: deps.interrupt } }
+        ? {
+            probe: {
+              ...options.probe,
+              concurrency: defaultProbeConcurrency,
+              signal: deps.interrupt,
+              // One database gets every check; many get the served certificate only (README).
+              checks: options.name ? 'full' : 'served',
+            },
+          }
         : {}),
     },
   );
