@@ -392,13 +392,27 @@ export const connectSignalOption = 'connectSignal';
  * (lib/_http_agent.js createSocket), which lets the proxy handshake and the limits run first.
  */
 export function createAgent(settings: AgentSettings): http.Agent {
+  // TLS sessions resumed per agent key, as https.Agent does for the connections it makes itself
+  // (lib/https.js createConnection): the wire probe opens a WebSocket per pod, and a resumed
+  // handshake spares both sides the key exchange and signature.
+  const sessions = new Map<string, Buffer>();
   const create = (
-    options: ConnectOptions & { connectSignal?: AbortSignal },
+    options: ConnectOptions & { connectSignal?: AbortSignal; _agentKey?: string },
     callback: Callback,
   ): undefined => {
     const signals = [settings.signal, options.connectSignal].filter((signal) => signal !== undefined);
-    openConnection(options, settings.secure, settings.proxy, signals).then(
-      (socket) => callback(null, socket),
+    const key = settings.secure ? options._agentKey : undefined;
+    const session = key ? sessions.get(key) : undefined;
+    openConnection(
+      { ...options, ...(session ? { session } : {}) },
+      settings.secure,
+      settings.proxy,
+      signals,
+    ).then(
+      (socket) => {
+        if (key) socket.on('session', (ticket: Buffer) => sessions.set(key, ticket));
+        callback(null, socket);
+      },
       (error: Error) => callback(error),
     );
     return undefined;
