@@ -49,7 +49,7 @@ test('flag values: static choices, contexts, namespaces from the cluster', async
 });
 
 test('subcommands and Singlestore names', async () => {
-  assert.deepEqual(await values('tls', ''), ['status', 'enable', 'rotate']);
+  assert.deepEqual(await values('tls', ''), ['status', 'enable', 'rotate', 'report']);
   assert.deepEqual(await values('tls', 'status', 'sdb'), ['sdb-a', 'sdb-b']);
   assert.deepEqual(await values('-n', 'demo', 'tls', 'status', '-o', ''), ['wide', 'json', 'yaml']);
   assert.ok((await values('tls', 'status', '--')).includes('--warn-within'));

@@ -1,5 +1,6 @@
 import type { CommandDefinition } from '../../cli/command.ts';
 import { enableCommand } from './enable/command.ts';
+import { reportCommand } from './report/command.ts';
 import { rotateCommand } from './rotate/command.ts';
 import { statusCommand } from './status/command.ts';
 
@@ -11,5 +12,5 @@ export const tlsCommand: CommandDefinition = {
     ['$0 tls enable sample-sdb -n demo --issuer sdb-issuer --wait', 'turn TLS on with a cert-manager Issuer'],
     ['$0 tls rotate sample-sdb -n demo', 'new certificates, loaded by the pods, verified'],
   ],
-  subcommands: [statusCommand, enableCommand, rotateCommand],
+  subcommands: [statusCommand, enableCommand, rotateCommand, reportCommand],
 };

@@ -1,0 +1,91 @@
+import { writeFileSync } from 'node:fs';
+import { buildInfo } from '../../../build-info.ts';
+import type { CommandDefinition } from '../../../cli/command.ts';
+import { probeFlags } from '../../../cli/flags.ts';
+import { parseDurationFlag, probeSetting, validateObjectName } from '../../../cli/validate.ts';
+import { UsageError } from '../../../errors.ts';
+import type { ReportOptions } from './report.ts';
+
+export const reportCommand: CommandDefinition = {
+  name: 'report',
+  describe: 'Write one redacted archive for support: the status and every object on the TLS path',
+  positionals: [
+    {
+      name: 'name',
+      describe: 'Singlestore name (default: every one in the namespace)',
+      required: false,
+      complete: { kind: 'singlestores' },
+    },
+  ],
+  flags: [
+    { name: 'all-namespaces', alias: 'A', type: 'boolean', describe: 'Report databases in every namespace' },
+    {
+      name: 'selector',
+      alias: 'l',
+      type: 'string',
+      describe: 'Label selector for the Singlestores (e.g. env=prod)',
+    },
+    {
+      name: 'file',
+      type: 'string',
+      describe: 'Archive to write (default: singlestore-tls-report-<context>-<time>.tar.gz)',
+      complete: { kind: 'files' },
+    },
+    {
+      name: 'redact-names',
+      type: 'boolean',
+      describe: 'Replace namespaces and object names with stable pseudonyms everywhere',
+    },
+    {
+      name: 'warn-within',
+      type: 'string',
+      describe: 'Expiry closer than this is a warning (Go duration or days, e.g. 720h, 30d)',
+      default: '720h',
+    },
+    ...probeFlags(),
+  ],
+  examples: [
+    ['$0 tls report sample-sdb -n demo', 'one archive about one database, to send to support'],
+    ['$0 tls report -A --redact-names --file tls.tar.gz', 'every database, names replaced by pseudonyms'],
+  ],
+  run: async (argv, context) => {
+    const factory = await context.factory(argv);
+    const options = reportOptions(argv, factory.namespace);
+    const { runReport } = await import('./report.ts');
+    return runReport(options, {
+      client: factory.client,
+      out: context.io.out,
+      err: context.io.err,
+      interrupt: context.io.signal,
+      now: context.now(),
+      commandName: context.displayName,
+      contextName: factory.connection.contextName,
+      pluginVersion: `${buildInfo.version} (${buildInfo.gitCommit})`,
+      writeFile: (path, data) => writeFileSync(path, data, { mode: 0o600 }),
+    });
+  },
+};
+
+export function reportOptions(argv: Record<string, unknown>, namespace: string): ReportOptions {
+  const name = typeof argv.name === 'string' ? validateObjectName(argv.name, 'Singlestore name') : undefined;
+  const allNamespaces = argv['all-namespaces'] === true;
+  const labelSelector = typeof argv.selector === 'string' && argv.selector !== '' ? argv.selector : undefined;
+  if (name && allNamespaces) throw new UsageError('a name cannot be combined with --all-namespaces');
+  if (name && labelSelector) throw new UsageError('a name cannot be combined with --selector');
+  const file = typeof argv.file === 'string' && argv.file !== '' ? argv.file : undefined;
+  if (file !== undefined && !file.endsWith('.tar.gz') && !file.endsWith('.tgz')) {
+    throw new UsageError('--file: the archive is a gzip-compressed tar; name it *.tar.gz or *.tgz');
+  }
+  // The probe is part of what support needs: on unless --probe=false.
+  const probe = probeSetting(argv, true);
+  return {
+    ...(name ? { name } : {}),
+    namespace,
+    allNamespaces,
+    ...(labelSelector ? { labelSelector } : {}),
+    ...(file ? { file } : {}),
+    redactNames: argv['redact-names'] === true,
+    warnWithinMs: parseDurationFlag('warn-within', String(argv['warn-within'] ?? '720h')),
+    ...(probe ? { probe } : {}),
+  };
+}
