@@ -1,4 +1,5 @@
 import type { CommandDefinition } from '../../../cli/command.ts';
+import { contextsFlags, selectedContexts } from '../../../cli/contexts.ts';
 import { outputFlag, probeFlags } from '../../../cli/flags.ts';
 import { parseDurationFlag, probeSetting, validateObjectName } from '../../../cli/validate.ts';
 import { UsageError } from '../../../errors.ts';
@@ -36,17 +37,31 @@ export const statusCommand: CommandDefinition = {
     },
     { name: 'require-tls', type: 'boolean', describe: 'Treat a database without TLS as critical' },
     ...probeFlags(),
+    ...contextsFlags,
   ],
   examples: [
     ['$0 tls status sample-sdb -n demo', 'every step of the TLS path of one database, in depth'],
     ['$0 tls status -A', 'one row per database in every namespace; exit 1 if any has a problem'],
     ['$0 tls status -A --probe', 'also check what every pod serves on the wire (SERVED column)'],
+    ['$0 tls status -A --all-contexts', 'every cluster of the kubeconfig, one table with a CONTEXT column'],
     [
       '$0 tls status -A -o json | jq \'.databases[] | select(.health != "OK")\'',
       'the unhealthy ones, for scripts',
     ],
   ],
   run: async (argv, context) => {
+    const contexts = await selectedContexts(argv, context.io.env);
+    if (contexts) {
+      const { runStatusAcrossContexts } = await import('./contexts.ts');
+      return runStatusAcrossContexts(contexts, (namespace) => statusOptions(argv, namespace), {
+        factoryFor: (name) => context.factory({ ...argv, context: name }),
+        out: context.io.out,
+        err: context.io.err,
+        interrupt: context.io.signal,
+        now: context.now(),
+        commandName: context.displayName,
+      });
+    }
     const factory = await context.factory(argv);
     const options = statusOptions(argv, factory.namespace);
     const { runStatus } = await import('./status.ts');
