@@ -3,13 +3,14 @@
  * across namespaces, a server nobody answers at), checked in parallel by `tls status --contexts`.
  */
 import assert from 'node:assert/strict';
-import { copyFileSync, rmSync } from 'node:fs';
+import { copyFileSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { Ajv } from 'ajv';
 import type { MultiContextReport } from '../../src/commands/tls/status/contexts.ts';
 import { ExitCode } from '../../src/errors.ts';
 import type { StatusReport } from '../../src/tls/report.ts';
-import { clusterDir, kubeconfig, kubectl, runPlugin, skipReason } from './harness.ts';
+import { clusterDir, kubeconfig, kubectl, repoRoot, runPlugin, skipReason } from './harness.ts';
 
 // Beside the original: its certificate-authority paths are relative to the kubeconfig's folder.
 const three = path.join(clusterDir, 'three-contexts.kubeconfig');
@@ -46,6 +47,12 @@ describe('tls status across contexts', { skip: skipReason }, () => {
     const json = await runPlugin(['tls', 'status', '-A', '--all-contexts', '-o', 'json'], { env });
     assert.equal(json.code, ExitCode.runtime);
     const multi = JSON.parse(json.stdout) as MultiContextReport;
+    const schema = (name: string) =>
+      JSON.parse(readFileSync(path.join(repoRoot, 'src', 'tls', name), 'utf8'));
+    const validate = new Ajv({ allErrors: true, strict: false, formats: { 'date-time': true } })
+      .addSchema(schema('report.schema.json'))
+      .compile(schema('contexts.schema.json'));
+    assert.ok(validate(multi), JSON.stringify(validate.errors));
     assert.deepEqual(
       multi.contexts.map((c) => [c.context, c.exitCode, c.report !== undefined]),
       [
