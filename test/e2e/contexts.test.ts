@@ -3,7 +3,8 @@
  * across namespaces, a server nobody answers at), checked in parallel by `tls status --contexts`.
  */
 import assert from 'node:assert/strict';
-import { copyFileSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Ajv } from 'ajv';
@@ -89,6 +90,29 @@ describe('tls status across contexts', { skip: skipReason }, () => {
     );
     // Parallel, not serial: on a loaded 2-core machine the fair bound is the serial sum, not the slowest.
     assert.ok(together < sum, `together ${together} ms, slowest ${slowest} ms, sum ${sum} ms`);
+  });
+
+  test('tls report --contexts: one archive per context that answers, the worst exit code', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'report-contexts-'));
+    try {
+      const result = await runPlugin(
+        ['tls', 'report', '-A', '--contexts', 'admin,limited,down', '--probe=false'],
+        {
+          env,
+          cwd: dir,
+        },
+      );
+      assert.equal(result.code, ExitCode.runtime, result.stderr);
+      assert.deepEqual(
+        readdirSync(dir)
+          .map((file) => file.replace(/\d{8}T\d{6}Z/, 'TIME'))
+          .sort(),
+        ['singlestore-tls-report-admin-TIME.tar.gz', 'singlestore-tls-report-limited-TIME.tar.gz'],
+      );
+      assert.match(result.stderr, /^down: error: cannot reach the API server/m);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('bad input: unknown context, both flags, --context with --contexts', async () => {

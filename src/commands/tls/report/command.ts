@@ -1,7 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import { buildInfo } from '../../../build-info.ts';
 import type { CommandDefinition } from '../../../cli/command.ts';
-import { probeFlags } from '../../../cli/flags.ts';
+import { contextsFlags, selectedContexts } from '../../../cli/contexts.ts';
+import { type ParsedArgs, probeFlags } from '../../../cli/flags.ts';
 import { parseDurationFlag, probeSetting, validateObjectName } from '../../../cli/validate.ts';
 import { UsageError } from '../../../errors.ts';
 import type { ReportOptions } from './report.ts';
@@ -43,26 +44,34 @@ export const reportCommand: CommandDefinition = {
       default: '720h',
     },
     ...probeFlags(),
+    ...contextsFlags,
   ],
   examples: [
     ['$0 tls report sample-sdb -n demo', 'one archive about one database, to send to support'],
     ['$0 tls report -A --redact-names --file tls.tar.gz', 'every database, names replaced by pseudonyms'],
   ],
   run: async (argv, context) => {
-    const factory = await context.factory(argv);
-    const options = reportOptions(argv, factory.namespace);
-    const { runReport } = await import('./report.ts');
-    return runReport(options, {
-      client: factory.client,
-      out: context.io.out,
-      err: context.io.err,
-      interrupt: context.io.signal,
-      now: context.now(),
-      commandName: context.displayName,
-      contextName: factory.connection.contextName,
-      pluginVersion: `${buildInfo.version} (${buildInfo.gitCommit})`,
-      writeFile: (path, data) => writeFileSync(path, data, { mode: 0o600 }),
-    });
+    const contexts = await selectedContexts(argv, context.io.env);
+    if (contexts && contexts.length > 1 && typeof argv.file === 'string') {
+      throw new UsageError('--file names one archive: with many contexts each gets its default name');
+    }
+    const { runReport, runReportAcrossContexts } = await import('./report.ts');
+    const reportFor = async (argv: ParsedArgs) => {
+      const factory = await context.factory(argv);
+      return runReport(reportOptions(argv, factory.namespace), {
+        client: factory.client,
+        out: context.io.out,
+        err: context.io.err,
+        interrupt: context.io.signal,
+        now: context.now(),
+        commandName: context.displayName,
+        contextName: factory.connection.contextName,
+        pluginVersion: `${buildInfo.version} (${buildInfo.gitCommit})`,
+        writeFile: (path, data) => writeFileSync(path, data, { mode: 0o600 }),
+      });
+    };
+    if (!contexts) return reportFor(argv);
+    return runReportAcrossContexts(contexts, (name) => reportFor({ ...argv, context: name }), context.io.err);
   },
 };
 

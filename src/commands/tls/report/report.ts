@@ -1,5 +1,5 @@
 /** `tls report`: collect -> diagnose -> bundle -> one tar.gz for support, with progress on stderr. */
-import { ApiError, ExitCode } from '../../../errors.ts';
+import { ApiError, CliError, ExitCode } from '../../../errors.ts';
 import type { KubeClient } from '../../../kube/client.ts';
 import type { Writer } from '../../../kube/request-log.ts';
 import { buildBundle, defaultFileName } from '../../../tls/bundle/bundle.ts';
@@ -7,6 +7,8 @@ import { collect } from '../../../tls/bundle/collect.ts';
 import { tarGz } from '../../../tls/bundle/tar.ts';
 import { diagnose } from '../../../tls/diagnose.ts';
 import { defaultProbeConcurrency } from '../../../tls/probe.ts';
+import { mapBounded } from '../../../util/bounded.ts';
+import { contextConcurrency } from '../status/contexts.ts';
 
 export interface ReportOptions {
   name?: string;
@@ -71,4 +73,25 @@ export async function runReport(options: ReportOptions, deps: ReportDeps): Promi
   deps.err(`Status: ${report.summary.health}; ${files.length} files.\n`);
   deps.out(`${file}\n`);
   return ExitCode.ok;
+}
+
+/**
+ * `tls report --contexts`: one archive per context (its default name holds the context), a few at a
+ * time; a context that fails is reported on stderr and the others go on; the exit code is the worst.
+ */
+export async function runReportAcrossContexts(
+  contexts: string[],
+  reportFor: (context: string) => Promise<number>,
+  err: Writer,
+): Promise<number> {
+  const codes = await mapBounded(contexts, contextConcurrency, async (context) => {
+    try {
+      return await reportFor(context);
+    } catch (error) {
+      if (!(error instanceof CliError) || error.exitCode === ExitCode.interrupted) throw error;
+      err(`${context}: error: ${error.message}\n`);
+      return error.exitCode;
+    }
+  });
+  return Math.max(ExitCode.ok, ...codes);
 }

@@ -9,6 +9,7 @@ import type { Writer } from '../../../kube/request-log.ts';
 import { renderData } from '../../../output/formats.ts';
 import { renderContextsTable } from '../../../tls/render.ts';
 import { reportApiVersion, type StatusReport } from '../../../tls/report.ts';
+import { mapBounded } from '../../../util/bounded.ts';
 import { type StatusOptions, statusReport } from './status.ts';
 
 /** Contexts checked at once: enough to overlap slow clusters, few enough for a laptop's sockets. */
@@ -79,18 +80,4 @@ export async function runStatusAcrossContexts(
     deps.out(renderContextsTable(results, options.format === 'wide', options.allNamespaces));
   }
   return exitCode;
-}
-
-/** `fn` over every item, at most `limit` at once, results in the items' order. */
-export async function mapBounded<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await fn(items[index] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }
