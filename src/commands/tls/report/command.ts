@@ -3,29 +3,17 @@ import { buildInfo } from '../../../build-info.ts';
 import type { CommandDefinition } from '../../../cli/command.ts';
 import { contextsFlags, selectedContexts } from '../../../cli/contexts.ts';
 import { type ParsedArgs, probeFlags } from '../../../cli/flags.ts';
-import { parseDurationFlag, probeSetting, validateObjectName } from '../../../cli/validate.ts';
+import { parseDurationFlag, probeSetting } from '../../../cli/validate.ts';
 import { UsageError } from '../../../errors.ts';
+import { namePositional, selectionFlags, selectionOf } from '../selection.ts';
 import type { ReportOptions } from './report.ts';
 
 export const reportCommand: CommandDefinition = {
   name: 'report',
   describe: 'Write one redacted archive for support: the status and every object on the TLS path',
-  positionals: [
-    {
-      name: 'name',
-      describe: 'Singlestore name (default: every one in the namespace)',
-      required: false,
-      complete: { kind: 'singlestores' },
-    },
-  ],
+  positionals: [namePositional],
   flags: [
-    { name: 'all-namespaces', alias: 'A', type: 'boolean', describe: 'Report databases in every namespace' },
-    {
-      name: 'selector',
-      alias: 'l',
-      type: 'string',
-      describe: 'Label selector for the Singlestores (e.g. env=prod)',
-    },
+    ...selectionFlags('Report databases in every namespace'),
     {
       name: 'file',
       type: 'string',
@@ -76,11 +64,7 @@ export const reportCommand: CommandDefinition = {
 };
 
 export function reportOptions(argv: Record<string, unknown>, namespace: string): ReportOptions {
-  const name = typeof argv.name === 'string' ? validateObjectName(argv.name, 'Singlestore name') : undefined;
-  const allNamespaces = argv['all-namespaces'] === true;
-  const labelSelector = typeof argv.selector === 'string' && argv.selector !== '' ? argv.selector : undefined;
-  if (name && allNamespaces) throw new UsageError('a name cannot be combined with --all-namespaces');
-  if (name && labelSelector) throw new UsageError('a name cannot be combined with --selector');
+  const { name, allNamespaces, labelSelector } = selectionOf(argv);
   const file = typeof argv.file === 'string' && argv.file !== '' ? argv.file : undefined;
   if (file !== undefined && !file.endsWith('.tar.gz') && !file.endsWith('.tgz')) {
     throw new UsageError('--file: the archive is a gzip-compressed tar; name it *.tar.gz or *.tgz');

@@ -1,9 +1,9 @@
 import type { CommandDefinition } from '../../../cli/command.ts';
 import { contextsFlags, selectedContexts } from '../../../cli/contexts.ts';
 import { outputFlag, probeFlags } from '../../../cli/flags.ts';
-import { parseDurationFlag, probeSetting, validateObjectName } from '../../../cli/validate.ts';
-import { UsageError } from '../../../errors.ts';
+import { parseDurationFlag, probeSetting } from '../../../cli/validate.ts';
 import type { StatusFormat } from '../../../tls/render.ts';
+import { namePositional, selectionFlags, selectionOf } from '../selection.ts';
 import type { StatusOptions } from './status.ts';
 
 const formats = ['wide', 'json', 'yaml'] as const;
@@ -12,22 +12,9 @@ export const statusCommand: CommandDefinition = {
   name: 'status',
   describe:
     'Check every step of the TLS path of one database, or all of them, and name the first broken step',
-  positionals: [
-    {
-      name: 'name',
-      describe: 'Singlestore name (default: every one in the namespace)',
-      required: false,
-      complete: { kind: 'singlestores' },
-    },
-  ],
+  positionals: [namePositional],
   flags: [
-    { name: 'all-namespaces', alias: 'A', type: 'boolean', describe: 'Check databases in every namespace' },
-    {
-      name: 'selector',
-      alias: 'l',
-      type: 'string',
-      describe: 'Label selector for the Singlestores (e.g. env=prod)',
-    },
+    ...selectionFlags('Check databases in every namespace'),
     outputFlag(formats, 'Output format (default: a table, or the detailed view for one database)'),
     {
       name: 'warn-within',
@@ -78,11 +65,7 @@ export const statusCommand: CommandDefinition = {
 
 /** Parse and validate: everything here is checked before any request is sent. */
 export function statusOptions(argv: Record<string, unknown>, namespace: string): StatusOptions {
-  const name = typeof argv.name === 'string' ? validateObjectName(argv.name, 'Singlestore name') : undefined;
-  const allNamespaces = argv['all-namespaces'] === true;
-  const labelSelector = typeof argv.selector === 'string' && argv.selector !== '' ? argv.selector : undefined;
-  if (name && allNamespaces) throw new UsageError('a name cannot be combined with --all-namespaces');
-  if (name && labelSelector) throw new UsageError('a name cannot be combined with --selector');
+  const { name, allNamespaces, labelSelector } = selectionOf(argv);
   const output = argv.output as (typeof formats)[number] | undefined;
   const format: StatusFormat = output ?? (name ? 'detail' : 'table');
   const probe = probeSetting(argv, name !== undefined);
