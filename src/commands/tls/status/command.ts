@@ -30,7 +30,10 @@ export const statusCommand: CommandDefinition = {
     ['$0 tls status sample-sdb -n demo', 'every step of the TLS path of one database, in depth'],
     ['$0 tls status -A', 'one row per database in every namespace; exit 1 if any has a problem'],
     ['$0 tls status -A --probe', 'also check what every pod serves on the wire (SERVED column)'],
-    ['$0 tls status -A --all-contexts', 'every cluster of the kubeconfig, one table with a CONTEXT column'],
+    [
+      '$0 tls status -A --contexts prod',
+      'the contexts named (a,b,c), checked in parallel: one table with a CONTEXT column',
+    ],
     [
       '$0 tls status -A -o json | jq \'.databases[] | select(.health != "OK")\'',
       'the unhealthy ones, for scripts',
