@@ -160,6 +160,19 @@ export class KubeClient {
     return parseJson<T>(response, `cannot ${what}`, this.settings.server);
   }
 
+  /** GET of a path outside the resource model (`/version`); `what` names it in errors. */
+  async getRaw<T>(path: string, what: string): Promise<T> {
+    const response = await this.request('GET', path, undefined, undefined);
+    if (response.status >= 400) {
+      throw new ApiError(
+        `cannot ${what}: ${response.body.slice(0, 200)}`,
+        response.status,
+        String(response.status),
+      );
+    }
+    return JSON.parse(response.body) as T;
+  }
+
   async patch<T extends KubeObject>(
     type: ResourceType,
     namespace: string | undefined,

@@ -18,8 +18,50 @@ export const renderers: Record<StatusFormat, (report: StatusReport) => string> =
 };
 
 function renderTable(report: StatusReport, wide: boolean): string {
-  const allNamespaces = report.scope.allNamespaces;
-  const headers = [
+  const { headers, rows, scopeLines } = tableOf(report, wide);
+  return scopeLines.join('') + (rows.length ? formatTable(headers, rows) : '');
+}
+
+/** One result of `--contexts`: its report, or why the context could not be checked. */
+export interface ContextTableEntry {
+  context: string;
+  report?: StatusReport;
+  /** "unreachable: ...", "forbidden: ..." */
+  error?: string;
+}
+
+/**
+ * Many contexts, one table: a CONTEXT column first; a context that could not be checked is one row
+ * with ERROR in STATUS and why in FINDING. Scope problems of a context are rows of their own too.
+ */
+export function renderContextsTable(
+  entries: ContextTableEntry[],
+  wide: boolean,
+  allNamespaces: boolean,
+): string {
+  const databaseHeaders = tableHeaders(allNamespaces, wide);
+  const headers = ['CONTEXT', ...databaseHeaders];
+  const placeholder = (status: string, finding: string) => [
+    ...databaseHeaders.slice(0, -2).map((_, column) => (column === 0 ? '-' : '')),
+    status,
+    finding,
+  ];
+  const rows = entries.flatMap((entry) => {
+    if (!entry.report) return [[entry.context, ...placeholder('ERROR', entry.error ?? 'unknown error')]];
+    const { rows: databaseRows } = tableOf(entry.report, wide);
+    const scopeRows = entry.report.findings.map((finding) =>
+      placeholder(finding.severity.toUpperCase(), finding.message),
+    );
+    const all = [...scopeRows, ...databaseRows];
+    return all.length
+      ? all.map((row) => [entry.context, ...row])
+      : [[entry.context, ...placeholder('OK', 'no Singlestore databases')]];
+  });
+  return formatTable(headers, rows);
+}
+
+function tableHeaders(allNamespaces: boolean, wide: boolean): string[] {
+  return [
     ...(allNamespaces ? ['NAMESPACE'] : []),
     'NAME',
     'TLS',
@@ -32,6 +74,14 @@ function renderTable(report: StatusReport, wide: boolean): string {
     'STATUS',
     'FINDING',
   ];
+}
+
+function tableOf(
+  report: StatusReport,
+  wide: boolean,
+): { headers: string[]; rows: string[][]; scopeLines: string[] } {
+  const allNamespaces = report.scope.allNamespaces;
+  const headers = tableHeaders(allNamespaces, wide);
   const rows = report.databases.map((db) => [
     ...(allNamespaces ? [db.namespace] : []),
     db.name,
@@ -56,7 +106,7 @@ function renderTable(report: StatusReport, wide: boolean): string {
     (finding) =>
       `${finding.severity.toUpperCase()}: ${finding.message}${finding.hint ? ` (${finding.hint})` : ''}\n`,
   );
-  return scopeLines.join('') + (rows.length ? formatTable(headers, rows) : '');
+  return { headers, rows, scopeLines };
 }
 
 function issuerCell(db: DatabaseReport): string {

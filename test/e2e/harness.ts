@@ -50,7 +50,12 @@ export interface Result {
 
 export function runPlugin(
   args: string[],
-  options: { env?: Record<string, string | undefined>; program?: string; timeoutMs?: number } = {},
+  options: {
+    env?: Record<string, string | undefined>;
+    program?: string;
+    timeoutMs?: number;
+    cwd?: string;
+  } = {},
 ): Promise<Result> {
   const started = performance.now();
   const env = { PATH: process.env.PATH, HOME: process.env.HOME, KUBECONFIG: kubeconfig, ...options.env };
@@ -58,7 +63,12 @@ export function runPlugin(
     execFile(
       options.program ?? binary,
       args,
-      { env: env as NodeJS.ProcessEnv, timeout: options.timeoutMs ?? 60_000, maxBuffer: 64 * 1024 * 1024 },
+      {
+        env: env as NodeJS.ProcessEnv,
+        timeout: options.timeoutMs ?? 60_000,
+        maxBuffer: 64 * 1024 * 1024,
+        ...(options.cwd ? { cwd: options.cwd } : {}),
+      },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
         resolve({ code, stdout, stderr, ms: performance.now() - started });

@@ -5,9 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { before, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import yaml from 'js-yaml';
 import { ExitCode } from '../../src/errors.ts';
 import { Resources } from '../../src/kube/resources.ts';
@@ -75,6 +76,8 @@ describe('the examples of the help pages, against the test cluster', { skip: ski
   // The examples' world: namespace demo (the current one) with sdb-issuer and a Singlestore
   // sample-sdb labelled env=prod, a ClusterIssuer ca, and a context named prod.
   const examplesKubeconfig = path.join(clusterDir, 'kubeconfig-help-examples');
+  const examplesDir = mkdtempSync(path.join(os.tmpdir(), 'help-examples-'));
+  after(() => rmSync(examplesDir, { recursive: true, force: true }));
 
   before(async () => {
     const config = yaml.load(readFileSync(kubeconfig, 'utf8')) as {
@@ -118,6 +121,8 @@ describe('the examples of the help pages, against the test cluster', { skip: ski
       const result = await runPlugin(example.args, {
         env: { KUBECONFIG: examplesKubeconfig },
         timeoutMs: 300_000,
+        // tls report writes its archive in the current directory.
+        cwd: examplesDir,
       });
       assert.ok(
         result.code === ExitCode.ok || result.code === ExitCode.findings,

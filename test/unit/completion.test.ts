@@ -56,6 +56,7 @@ test('subcommands and Singlestore names', async () => {
     'client-cert',
     'ca',
     'connect-info',
+    'report',
   ]);
   assert.deepEqual(await values('tls', 'status', 'sdb'), ['sdb-a', 'sdb-b']);
   assert.deepEqual(await values('-n', 'demo', 'tls', 'status', '-o', ''), ['wide', 'json', 'yaml']);

@@ -3,6 +3,7 @@ import { caCommand } from './ca/command.ts';
 import { clientCertCommand } from './client-cert/command.ts';
 import { connectInfoCommand } from './connect-info/command.ts';
 import { enableCommand } from './enable/command.ts';
+import { reportCommand } from './report/command.ts';
 import { rotateCommand } from './rotate/command.ts';
 import { statusCommand } from './status/command.ts';
 
@@ -25,5 +26,6 @@ export const tlsCommand: CommandDefinition = {
     clientCertCommand,
     caCommand,
     connectInfoCommand,
+    reportCommand,
   ],
 };

@@ -1,8 +1,9 @@
 import type { CommandDefinition } from '../../../cli/command.ts';
+import { contextsFlags, selectedContexts } from '../../../cli/contexts.ts';
 import { caFlags, outputFlag, probeFlags } from '../../../cli/flags.ts';
 import { parseDurationFlag, probeSetting, validateObjectName } from '../../../cli/validate.ts';
-import { UsageError } from '../../../errors.ts';
 import type { StatusFormat } from '../../../tls/render.ts';
+import { namePositional, selectionFlags, selectionOf } from '../selection.ts';
 import type { StatusOptions } from './status.ts';
 
 const formats = ['wide', 'json', 'yaml'] as const;
@@ -11,22 +12,9 @@ export const statusCommand: CommandDefinition = {
   name: 'status',
   describe:
     'Check every step of the TLS path of one database, or all of them, and name the first broken step',
-  positionals: [
-    {
-      name: 'name',
-      describe: 'Singlestore name (default: every one in the namespace)',
-      required: false,
-      complete: { kind: 'singlestores' },
-    },
-  ],
+  positionals: [namePositional],
   flags: [
-    { name: 'all-namespaces', alias: 'A', type: 'boolean', describe: 'Check databases in every namespace' },
-    {
-      name: 'selector',
-      alias: 'l',
-      type: 'string',
-      describe: 'Label selector for the Singlestores (e.g. env=prod)',
-    },
+    ...selectionFlags('Check databases in every namespace'),
     outputFlag(formats, 'Output format (default: a table, or the detailed view for one database)'),
     {
       name: 'warn-within',
@@ -37,17 +25,34 @@ export const statusCommand: CommandDefinition = {
     { name: 'require-tls', type: 'boolean', describe: 'Treat a database without TLS as critical' },
     ...probeFlags(),
     ...caFlags,
+    ...contextsFlags,
   ],
   examples: [
     ['$0 tls status sample-sdb -n demo', 'every step of the TLS path of one database, in depth'],
     ['$0 tls status -A', 'one row per database in every namespace; exit 1 if any has a problem'],
     ['$0 tls status -A --probe', 'also check what every pod serves on the wire (SERVED column)'],
     [
+      '$0 tls status -A --contexts prod',
+      'the contexts named (a,b,c), checked in parallel: one table with a CONTEXT column',
+    ],
+    [
       '$0 tls status -A -o json | jq \'.databases[] | select(.health != "OK")\'',
       'the unhealthy ones, for scripts',
     ],
   ],
   run: async (argv, context) => {
+    const contexts = await selectedContexts(argv, context.io.env);
+    if (contexts) {
+      const { runStatusAcrossContexts } = await import('./contexts.ts');
+      return runStatusAcrossContexts(contexts, (namespace) => statusOptions(argv, namespace), {
+        factoryFor: (name) => context.factory({ ...argv, context: name }),
+        out: context.io.out,
+        err: context.io.err,
+        interrupt: context.io.signal,
+        now: context.now(),
+        commandName: context.displayName,
+      });
+    }
     const factory = await context.factory(argv);
     const options = statusOptions(argv, factory.namespace);
     const { runStatus } = await import('./status.ts');
@@ -64,11 +69,7 @@ export const statusCommand: CommandDefinition = {
 
 /** Parse and validate: everything here is checked before any request is sent. */
 export function statusOptions(argv: Record<string, unknown>, namespace: string): StatusOptions {
-  const name = typeof argv.name === 'string' ? validateObjectName(argv.name, 'Singlestore name') : undefined;
-  const allNamespaces = argv['all-namespaces'] === true;
-  const labelSelector = typeof argv.selector === 'string' && argv.selector !== '' ? argv.selector : undefined;
-  if (name && allNamespaces) throw new UsageError('a name cannot be combined with --all-namespaces');
-  if (name && labelSelector) throw new UsageError('a name cannot be combined with --selector');
+  const { name, allNamespaces, labelSelector } = selectionOf(argv);
   const output = argv.output as (typeof formats)[number] | undefined;
   const format: StatusFormat = output ?? (name ? 'detail' : 'table');
   const probe = probeSetting(argv, name !== undefined);

@@ -7,6 +7,7 @@ import { diagnose } from '../../../tls/diagnose.ts';
 import { gather } from '../../../tls/gather.ts';
 import { defaultProbeConcurrency } from '../../../tls/probe.ts';
 import { renderers, type StatusFormat } from '../../../tls/render.ts';
+import type { StatusReport } from '../../../tls/report.ts';
 
 export interface StatusOptions {
   name?: string;
@@ -35,6 +36,23 @@ export interface StatusDeps {
 }
 
 export async function runStatus(options: StatusOptions, deps: StatusDeps): Promise<number> {
+  const report = await statusReport(options, deps);
+  const namespace = options.allNamespaces ? undefined : options.namespace;
+  const where = namespace ? `namespace "${namespace}"` : 'any namespace';
+  if (report.databases.length === 0 && (options.format === 'table' || options.format === 'wide')) {
+    deps.err(
+      `No Singlestore databases found in ${where}${options.labelSelector ? ` matching ${options.labelSelector}` : ''}.\n`,
+    );
+  }
+  deps.out(renderers[options.format](report));
+  return report.summary.health === 'OK' ? ExitCode.ok : ExitCode.findings;
+}
+
+/** Gather and diagnose: the report of one cluster, or the ApiError that made it impossible. */
+export async function statusReport(
+  options: StatusOptions,
+  deps: Pick<StatusDeps, 'client' | 'interrupt' | 'now' | 'commandName'>,
+): Promise<StatusReport> {
   const namespace = options.allNamespaces ? undefined : options.namespace;
   const caFile = options.caFile ? readCaFile(options.caFile) : undefined;
   const snapshot = await gather(
@@ -71,17 +89,10 @@ export async function runStatus(options: StatusOptions, deps: StatusDeps): Promi
   if (options.name && snapshot.singlestores.items.length === 0) {
     throw new ApiError(`singlestores.kubedb.com "${options.name}" not found in ${where}`, 404, 'NotFound');
   }
-  const report = diagnose(snapshot, {
+  return diagnose(snapshot, {
     now: deps.now,
     warnWithinMs: options.warnWithinMs,
     requireTls: options.requireTls,
     commandName: deps.commandName,
   });
-  if (report.databases.length === 0 && (options.format === 'table' || options.format === 'wide')) {
-    deps.err(
-      `No Singlestore databases found in ${where}${options.labelSelector ? ` matching ${options.labelSelector}` : ''}.\n`,
-    );
-  }
-  deps.out(renderers[options.format](report));
-  return report.summary.health === 'OK' ? ExitCode.ok : ExitCode.findings;
 }

@@ -1,0 +1,130 @@
+/**
+ * Many clusters in one command: a kubeconfig with three contexts (the admin, a user forbidden to list
+ * across namespaces, a server nobody answers at), checked in parallel by `tls status --contexts`.
+ */
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { Ajv } from 'ajv';
+import type { MultiContextReport } from '../../src/commands/tls/status/contexts.ts';
+import { ExitCode } from '../../src/errors.ts';
+import type { StatusReport } from '../../src/tls/report.ts';
+import { clusterDir, kubeconfig, kubectl, repoRoot, runPlugin, skipReason } from './harness.ts';
+
+// Beside the original: its certificate-authority paths are relative to the kubeconfig's folder.
+const three = path.join(clusterDir, 'three-contexts.kubeconfig');
+const env = { KUBECONFIG: three };
+
+describe('tls status across contexts', { skip: skipReason }, () => {
+  before(() => {
+    copyFileSync(kubeconfig, three);
+    kubectl(['config', 'set-cluster', 'down', '--server=https://127.0.0.1:1'], env);
+    kubectl(['config', 'set-context', 'down', '--cluster=down', '--user=admin'], env);
+  });
+  after(() => rmSync(three, { force: true }));
+
+  test('one command, one table; the good context in full, the bad ones reported, the worst exit code', async () => {
+    const alone = await runPlugin(['tls', 'status', '-A', '--context', 'admin', '-o', 'json'], { env });
+    const good = JSON.parse(alone.stdout) as StatusReport;
+    const result = await runPlugin(['tls', 'status', '-A', '--contexts', 'admin,limited,down'], { env });
+    assert.equal(result.code, ExitCode.runtime, result.stderr);
+    const lines = result.stdout.trimEnd().split('\n');
+    assert.match(lines[0] ?? '', /^CONTEXT +NAMESPACE +NAME +TLS /);
+    assert.equal(
+      lines.filter((line) => line.startsWith('admin ')).length,
+      Math.max(1, good.databases.length),
+    );
+    assert.match(
+      result.stdout,
+      /^limited +- .* ERROR +cannot list singlestores.kubedb.com in all namespaces: forbidden for user "alice"$/m,
+    );
+    assert.match(
+      result.stdout,
+      /^down +- .* ERROR +cannot reach the API server at https:\/\/127.0.0.1:1: connection refused/m,
+    );
+
+    const json = await runPlugin(['tls', 'status', '-A', '--all-contexts', '-o', 'json'], { env });
+    assert.equal(json.code, ExitCode.runtime);
+    const multi = JSON.parse(json.stdout) as MultiContextReport;
+    const schema = (name: string) =>
+      JSON.parse(readFileSync(path.join(repoRoot, 'src', 'tls', name), 'utf8'));
+    const validate = new Ajv({ allErrors: true, strict: false, formats: { 'date-time': true } })
+      .addSchema(schema('report.schema.json'))
+      .compile(schema('contexts.schema.json'));
+    assert.ok(validate(multi), JSON.stringify(validate.errors));
+    assert.deepEqual(
+      multi.contexts.map((c) => [c.context, c.exitCode, c.report !== undefined]),
+      [
+        ['admin', alone.code, true],
+        ['down', ExitCode.runtime, false],
+        ['limited', ExitCode.runtime, false],
+      ],
+    );
+    assert.deepEqual(multi.contexts[0]?.report?.databases, good.databases);
+    assert.deepEqual(multi.summary, {
+      contexts: 3,
+      ok: alone.code === 0 ? 1 : 0,
+      findings: alone.code === 1 ? 1 : 0,
+      failed: 2,
+      exitCode: 3,
+    });
+  });
+
+  test('wall time close to the slowest context alone', async () => {
+    const median = async (args: string[]) => {
+      const times: number[] = [];
+      for (let run = 0; run < 3; run++) times.push((await runPlugin(args, { env })).ms);
+      return times.sort((a, b) => a - b)[1] ?? 0;
+    };
+    const each: Record<string, number> = {};
+    for (const name of ['admin', 'limited', 'down']) {
+      each[name] = await median(['tls', 'status', '-A', '--context', name]);
+    }
+    const together = await median(['tls', 'status', '-A', '--contexts', 'admin,limited,down']);
+    const slowest = Math.max(...Object.values(each));
+    const sum = Object.values(each).reduce((a, b) => a + b, 0);
+    process.stderr.write(
+      `# wall time (median of 3): alone ${JSON.stringify(each)} ms; three together ${Math.round(together)} ms\n`,
+    );
+    // Parallel, not serial: on a loaded 2-core machine the fair bound is the serial sum, not the slowest.
+    assert.ok(together < sum, `together ${together} ms, slowest ${slowest} ms, sum ${sum} ms`);
+  });
+
+  test('tls report --contexts: one archive per context that answers, the worst exit code', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'report-contexts-'));
+    try {
+      const result = await runPlugin(
+        ['tls', 'report', '-A', '--contexts', 'admin,limited,down', '--probe=false'],
+        {
+          env,
+          cwd: dir,
+        },
+      );
+      assert.equal(result.code, ExitCode.runtime, result.stderr);
+      assert.deepEqual(
+        readdirSync(dir)
+          .map((file) => file.replace(/\d{8}T\d{6}Z/, 'TIME'))
+          .sort(),
+        ['singlestore-tls-report-admin-TIME.tar.gz', 'singlestore-tls-report-limited-TIME.tar.gz'],
+      );
+      assert.match(result.stderr, /^down: error: cannot reach the API server/m);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('bad input: unknown context, both flags, --context with --contexts', async () => {
+    const unknown = await runPlugin(['tls', 'status', '--contexts', 'admin,nope'], { env });
+    assert.equal(unknown.code, ExitCode.usage);
+    assert.match(
+      unknown.stderr,
+      /^error: --contexts: no context named nope \(contexts: admin, down, limited\)/,
+    );
+    const both = await runPlugin(['tls', 'status', '--contexts', 'admin', '--all-contexts'], { env });
+    assert.match(both.stderr, /^error: --contexts cannot be combined with --all-contexts/);
+    const single = await runPlugin(['tls', 'status', '--contexts', 'admin', '--context', 'admin'], { env });
+    assert.equal(single.code, ExitCode.usage);
+  });
+});
