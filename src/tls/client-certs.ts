@@ -21,6 +21,18 @@ export function clientCertificateLabels(database: string): Record<string, string
   };
 }
 
+/** Whether a Certificate is a client certificate this tool made for the database `namespace/name`. */
+export function isClientCertificateOf(
+  certificate: { metadata: { namespace?: string; labels?: Record<string, string> } },
+  database: { namespace: string; name: string },
+): boolean {
+  const labels = certificate.metadata.labels ?? {};
+  return (
+    certificate.metadata.namespace === database.namespace &&
+    Object.entries(clientCertificateLabels(database.name)).every(([key, value]) => labels[key] === value)
+  );
+}
+
 /** Selects every client certificate this tool made for a database, or (without one) in the namespace. */
 export function clientCertificateSelector(database?: string): string {
   return Object.entries(

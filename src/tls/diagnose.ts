@@ -18,7 +18,7 @@ import type {
   Singlestore,
 } from '../kubedb/types.ts';
 import { caFacts, caLineage, caSecretOf, holdsRoot, invalidIssuerRef, issuerType, signedBy } from './ca.ts';
-import { clientCertificateComponent, userOf } from './client-certs.ts';
+import { isClientCertificateOf, userOf } from './client-certs.ts';
 import type { CertificateRequest, KubeEvent, Listed, Snapshot } from './gather.ts';
 import { issuerReadiness } from './issuer.ts';
 import { databasePort, type ProbeResult } from './probe.ts';
@@ -266,15 +266,7 @@ function inNamespace<T extends { metadata: { namespace?: string; name: string } 
 function checkClientCertificates(check: Check): ClientCertificateReport[] {
   const { namespace, name, options } = check;
   return items(check.snapshot.certificates)
-    .filter((certificate) => {
-      const labels = certificate.metadata.labels ?? {};
-      return (
-        certificate.metadata.namespace === namespace &&
-        labels['app.kubernetes.io/managed-by'] === 'kubectl-singlestore' &&
-        labels['app.kubernetes.io/component'] === clientCertificateComponent &&
-        labels['app.kubernetes.io/instance'] === name
-      );
-    })
+    .filter((certificate) => isClientCertificateOf(certificate, { namespace, name }))
     .map((certificate) => {
       const user = userOf(certificate) ?? '';
       const object = `Certificate ${namespace}/${certificate.metadata.name}`;

@@ -11,6 +11,7 @@ import { Resources, type ResourceType } from '../kube/resources.ts';
 import { governingServiceName, tlsCertificates } from '../kubedb/naming.ts';
 import type { Certificate, Issuer, OpsRequest, PetSet, Pod, Secret, Singlestore } from '../kubedb/types.ts';
 import { type CaPems, caSecretOf, defaultClusterResourceNamespace } from './ca.ts';
+import { isClientCertificateOf } from './client-certs.ts';
 import { type PodProbe, type ProbeOptions, type ProbeTarget, probePods } from './probe.ts';
 import { inspectTlsData, type SecretFacts } from './x509.ts';
 
@@ -174,7 +175,7 @@ export async function gather(
     certificates,
     certificateRequests,
     certificateEvents,
-    secrets: summarizeSecrets(secrets, expectedSecrets(singlestores)),
+    secrets: summarizeSecrets(secrets, expectedSecrets(singlestores, certificates)),
     petSets,
     pods,
     issuers,
@@ -187,16 +188,25 @@ export async function gather(
   };
 }
 
-/** "namespace/name" of every Secret a selected TLS database expects. */
-function expectedSecrets(singlestores: Listed<Singlestore>): Set<string> {
+/**
+ * "namespace/name" of every Secret a selected TLS database expects: KubeDB's, and those of the client
+ * certificates `tls client-cert` made for it.
+ */
+function expectedSecrets(singlestores: Listed<Singlestore>, certificates: Listed<Certificate>): Set<string> {
   return new Set(
-    (singlestores.ok ? singlestores.items : []).flatMap((db) =>
-      db.spec?.tls?.issuerRef
-        ? tlsCertificates(db.metadata.name, db.spec.tls.certificates).map(
-            (entry) => `${db.metadata.namespace}/${entry.secret}`,
-          )
-        : [],
-    ),
+    (singlestores.ok ? singlestores.items : []).flatMap((db) => {
+      if (!db.spec?.tls?.issuerRef) return [];
+      const database = { namespace: db.metadata.namespace ?? '', name: db.metadata.name };
+      const clients = (certificates.ok ? certificates.items : [])
+        .filter((certificate) => isClientCertificateOf(certificate, database))
+        .map((certificate) => `${database.namespace}/${certificate.spec.secretName}`);
+      return [
+        ...tlsCertificates(db.metadata.name, db.spec.tls.certificates).map(
+          (entry) => `${database.namespace}/${entry.secret}`,
+        ),
+        ...clients,
+      ];
+    }),
   );
 }
 
