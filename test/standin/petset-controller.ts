@@ -52,6 +52,11 @@ export async function reconcilePetSet(
     await createPod(client, { petSet, ordinal: missing, revision: updateRevision, runtime });
     changed = true;
   }
+  // Ready as the pod's condition says (the runtime sets it once the server greets), as a StatefulSet counts it.
+  const isReady = (pod: Pod) =>
+    (pod.status?.conditions ?? []).some(
+      (condition) => condition.type === 'Ready' && condition.status === 'True',
+    );
   if (!changed) {
     const stale = [...byOrdinal.entries()]
       .filter(
@@ -66,12 +71,13 @@ export async function reconcilePetSet(
   }
   const live = [...byOrdinal.values()];
   const updated = live.filter((pod) => pod.metadata.labels?.[revisionLabel] === updateRevision).length;
-  const done = !changed && updated === replicas && live.length === replicas;
+  const ready = live.filter(isReady).length;
+  const done = !changed && updated === replicas && live.length === replicas && ready === replicas;
   const status = {
     observedGeneration: petSet.metadata.generation,
     replicas: live.length,
-    readyReplicas: live.length,
-    availableReplicas: live.length,
+    readyReplicas: ready,
+    availableReplicas: ready,
     updatedReplicas: updated,
     currentReplicas: done ? replicas : live.length - updated,
     updateRevision,
