@@ -328,7 +328,11 @@ async function rotateSteps(
       result.restarted = petSets;
     } else {
       result.method = 'cert-manager';
-      const renewal = await triggerRenewals(client, certificates, rotatedFrom, options.dryRun, log);
+      const renewal = await triggerRenewals(client, certificates, rotatedFrom, {
+        dryRun: options.dryRun,
+        log,
+        now: deps.now,
+      });
       rotatedFrom = renewal.oldSerials;
       const startRevisions = renewal.startRevisions;
       if (options.dryRun !== 'none') {
@@ -491,12 +495,18 @@ async function explainSilence(
  * ManuallyTriggered) through the status subresource, as `cmctl renew` does. A Certificate already
  * marked by an interrupted run is not triggered again once it has moved past that revision.
  */
+/** How a renewal is made: dry run or not, where progress goes, and the injected clock. */
+interface RenewalSettings {
+  dryRun: DryRun;
+  log: (line: string) => void;
+  now: () => Date;
+}
+
 async function triggerRenewals(
   client: KubeClient,
   certificates: (Certificate | undefined)[],
   currentSerials: Map<string, string | undefined>,
-  dryRun: DryRun,
-  log: (line: string) => void,
+  settings: RenewalSettings,
 ): Promise<{ startRevisions: Map<string, number>; oldSerials: Map<string, string | undefined> }> {
   const startRevisions = new Map<string, number>();
   const oldSerials = new Map<string, string | undefined>();
@@ -509,8 +519,7 @@ async function triggerRenewals(
           client,
           certificate,
           currentSerials.get(certificate.metadata.name),
-          dryRun,
-          log,
+          settings,
         );
         startRevisions.set(certificate.metadata.name, outcome.fromRevision);
         oldSerials.set(certificate.metadata.name, outcome.fromSerial);
@@ -518,7 +527,7 @@ async function triggerRenewals(
       } catch (error) {
         // Someone changed the Certificate between our read and the marker patch: read again, decide again.
         if (!(error instanceof ApiError && error.isConflict) || attempt >= 5) throw error;
-        log(
+        settings.log(
           `Certificate ${certificate.metadata.name} changed while marking it (conflict); retrying on a fresh read`,
         );
         certificate = await client.get<Certificate>(
@@ -542,12 +551,13 @@ async function renewOne(
   client: KubeClient,
   certificate: Certificate,
   serial: string | undefined,
-  dryRun: DryRun,
-  log: (line: string) => void,
+  settings: RenewalSettings,
 ): Promise<RenewalStart> {
+  const { dryRun, log } = settings;
+  const now = settings.now();
   const { name, namespace } = certificate.metadata;
   const revision = certificate.status?.revision ?? 0;
-  const marked = liveMarker(certificate.metadata.annotations?.[rotateFromAnnotation], new Date());
+  const marked = liveMarker(certificate.metadata.annotations?.[rotateFromAnnotation], now);
   const issuing = findCondition(certificate.status?.conditions, 'Issuing')?.status === 'True';
   if (marked && (revision > marked.revision || issuing)) {
     log(
@@ -561,7 +571,7 @@ async function renewOne(
     return { fromRevision: revision, fromSerial: serial };
   }
   // The serial goes in the marker too: a re-run cannot tell it from the Secret, which may already be new.
-  const marker = `${revision}@${new Date().toISOString()}@${serial ?? ''}`;
+  const marker = `${revision}@${now.toISOString()}@${serial ?? ''}`;
   const withMarker = await client.patch<Certificate>(
     Resources.certificate,
     namespace,
@@ -581,7 +591,7 @@ async function renewOne(
       status: 'True',
       reason: 'ManuallyTriggered',
       message: 'Certificate re-issuance manually triggered',
-      lastTransitionTime: new Date().toISOString(),
+      lastTransitionTime: now.toISOString(),
     },
   ];
   await client.patch(
