@@ -146,8 +146,16 @@ export async function certificatesReady(namespace: string, name: string): Promis
       certificates.items.length === 2 &&
       certificates.items.every((c) => findCondition(c.status?.conditions, 'Ready')?.status === 'True');
     const pods = await client.list<Pod>(Resources.pod, selector);
-    // A pod is Running once its server accepts connections (the stand-in's container runtime).
-    return ready && pods.items.length === 2 && pods.items.every((pod) => pod.status?.phase === 'Running');
+    // A pod is Running, and Ready once its server accepts connections (the stand-in's container runtime).
+    return (
+      ready &&
+      pods.items.length === 2 &&
+      pods.items.every(
+        (pod) =>
+          pod.status?.phase === 'Running' &&
+          findCondition(pod.status?.conditions, 'Ready')?.status === 'True',
+      )
+    );
   });
 }
 

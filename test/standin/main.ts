@@ -96,7 +96,8 @@ await Promise.all([
         queue.add(`pod/${pod.metadata.namespace}/${pod.metadata.name}`);
       await forceDeleteIfTerminating(client, pod);
       const owner = petSetOwnerOf(pod);
-      if (event.type === 'DELETED' && owner) queue.add(`petset/${pod.metadata.namespace}/${owner}`);
+      // A PetSet's status follows its pods (gone, or Ready once their server greets), as a controller watching pods does.
+      if (event.type !== 'sync' && owner) queue.add(`petset/${pod.metadata.namespace}/${owner}`);
     }
   }),
 ]);
