@@ -11,12 +11,12 @@ import { ApiError } from '../errors.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { Resources } from '../kube/resources.ts';
 import { governingServiceName, tlsCertificates } from '../kubedb/naming.ts';
-import type { Certificate, Issuer, OpsRequest, PetSet, Pod, Secret, Singlestore } from '../kubedb/types.ts';
+import type { Issuer, Pod, Secret, Singlestore } from '../kubedb/types.ts';
 import { type CaPems, caSecretOf, defaultClusterResourceNamespace } from './ca.ts';
 import { type PodProbe, type ProbeOptions, type ProbeTarget, probePods } from './probe.ts';
 import { readMany } from './read-many.ts';
 import { readDatabase } from './read-one.ts';
-import { type CertificateRequest, type KubeEvent, keyOf, type Listed } from './reads.ts';
+import { keyOf, type Listed, type Reads } from './reads.ts';
 import { inspectTlsData, type SecretFacts } from './x509.ts';
 
 export type { CertificateRequest, KubeEvent, Listed } from './reads.ts';
@@ -46,20 +46,10 @@ export interface Scope {
   labelSelector?: string;
 }
 
-export interface Snapshot {
+/** What was read, with the Secrets reduced to facts, and what follows from it. */
+export interface Snapshot extends Omit<Reads, 'secrets'> {
   scope: Scope;
-  certManagerServed: boolean;
-  opsRequestsServed: boolean;
-  singlestores: Listed<Singlestore>;
-  certificates: Listed<Certificate>;
-  certificateRequests: Listed<CertificateRequest>;
-  certificateEvents: Listed<KubeEvent>;
   secrets: Listed<SecretSummary>;
-  petSets: Listed<PetSet>;
-  pods: Listed<Pod>;
-  issuers: Listed<Issuer>;
-  clusterIssuers: Listed<Issuer>;
-  opsRequests: Listed<OpsRequest>;
   /** cert-manager's --cluster-resource-namespace: where a CA ClusterIssuer's Secret lives. */
   clusterResourceNamespace: string;
   /** The CA Secret of each CA-type issuer the selected databases use (none read with --ca-file). */

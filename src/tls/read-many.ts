@@ -25,6 +25,7 @@ import {
   listed,
   merged,
   type Reads,
+  served,
   slim,
 } from './reads.ts';
 
@@ -144,8 +145,8 @@ export async function readMany(client: KubeClient, scope: ManyScope): Promise<Re
     ),
   ]);
   return {
-    certManagerServed: !(certificates.ok === false && certificates.reason === 'not-served'),
-    opsRequestsServed: !(opsRequests.ok === false && opsRequests.reason === 'not-served'),
+    certManagerServed: served(certificates),
+    opsRequestsServed: served(opsRequests),
     singlestores,
     certificates,
     certificateRequests,
@@ -186,8 +187,8 @@ function selectionOf(databases: Listed<Singlestore>): Selection {
   for (const db of databases.ok ? databases.items : []) {
     const namespace = db.metadata.namespace ?? '';
     selection.databases.add(keyOf(db));
-    for (const key of expectedCertificates(db)) selection.certificates.add(key);
-    for (const key of expectedSecrets(db, [])) selection.secrets.add(key);
+    for (const name of expectedCertificates(db)) selection.certificates.add(`${namespace}/${name}`);
+    for (const name of expectedSecrets(db, [])) selection.secrets.add(`${namespace}/${name}`);
     const ref = db.spec?.tls?.issuerRef;
     if (ref?.kind === 'ClusterIssuer') selection.clusterIssuers.add(ref.name);
     else if (ref) selection.issuers.add(`${namespace}/${ref.name}`);

@@ -28,6 +28,7 @@ import {
   merged,
   notServed,
   type Reads,
+  served,
   slim,
 } from './reads.ts';
 
@@ -61,15 +62,13 @@ export async function readDatabase(
           .map(slim),
       ),
     ]);
-  const certManagerServed = !(clientCertificates.ok === false && clientCertificates.reason === 'not-served');
+  const certManagerServed = served(clientCertificates);
   const db = singlestores.ok ? singlestores.items[0] : undefined;
   const ref = db?.spec?.tls?.issuerRef;
   const tls = Boolean(ref) && certManagerServed;
   const clients = clientCertificates.ok ? clientCertificates.items : [];
-  const certificateNames =
-    db && tls ? expectedCertificates(db).map((key) => key.slice(namespace.length + 1)) : [];
-  const secretNames =
-    db && tls ? [...new Set(expectedSecrets(db, clients))].map((key) => key.slice(namespace.length + 1)) : [];
+  const certificateNames = db && tls ? expectedCertificates(db) : [];
+  const secretNames = db && tls ? expectedSecrets(db, clients) : [];
   const cluster = ref?.kind === 'ClusterIssuer';
   const readIssuer = tls && ref && !invalidIssuerRef(ref);
   const none = <T>(): Promise<Listed<T>> => Promise.resolve({ ok: true, items: [] });
@@ -92,7 +91,7 @@ export async function readDatabase(
   ]);
   return {
     certManagerServed,
-    opsRequestsServed: !(opsRequests.ok === false && opsRequests.reason === 'not-served'),
+    opsRequestsServed: served(opsRequests),
     singlestores,
     certificates: certManagerServed ? merged([...certificates, clientCertificates]) : notServed,
     certificateRequests,

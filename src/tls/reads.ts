@@ -73,10 +73,6 @@ export function merged<T>(parts: Listed<T>[]): Listed<T> {
   return { ok: true, items: parts.flatMap((part) => (part.ok ? part.items : [])) };
 }
 
-export function itemsOf<T>(list: Listed<T>): T[] {
-  return list.ok ? list.items : [];
-}
-
 export function keyOf(object: { metadata: { namespace?: string; name: string } }): string {
   return `${object.metadata.namespace ?? ''}/${object.metadata.name}`;
 }
@@ -97,28 +93,30 @@ export function slim<T extends KubeObject>(object: T): T {
   return { ...object, metadata };
 }
 
-/** The Certificates KubeDB makes for a TLS database, "namespace/name" (none without spec.tls.issuerRef). */
+/** Whether the API server serves the kind a read was of (an unserved kind reads as 404). */
+export function served(list: Listed<unknown>): boolean {
+  return list.ok || list.reason !== 'not-served';
+}
+
+/** The names of the Certificates KubeDB makes for a TLS database (none without spec.tls.issuerRef). */
 export function expectedCertificates(db: Singlestore): string[] {
   if (!db.spec?.tls?.issuerRef) return [];
-  const namespace = db.metadata.namespace ?? '';
-  return tlsCertificates(db.metadata.name, db.spec.tls.certificates).map(
-    (entry) => `${namespace}/${entry.certificate}`,
-  );
+  return tlsCertificates(db.metadata.name, db.spec.tls.certificates).map((entry) => entry.certificate);
 }
 
 /**
- * "namespace/name" of every Secret a TLS database expects: KubeDB's, and those of the client
- * certificates `tls client-cert` made for it (among `certificates`).
+ * The names of the Secrets a TLS database expects, in its namespace: KubeDB's, and those of the
+ * client certificates `tls client-cert` made for it (among `certificates`).
  */
 export function expectedSecrets(db: Singlestore, certificates: Certificate[]): string[] {
   if (!db.spec?.tls?.issuerRef) return [];
   const database = { namespace: db.metadata.namespace ?? '', name: db.metadata.name };
   return [
-    ...tlsCertificates(database.name, db.spec.tls.certificates).map(
-      (entry) => `${database.namespace}/${entry.secret}`,
-    ),
-    ...certificates
-      .filter((certificate) => isClientCertificateOf(certificate, database))
-      .map((certificate) => `${database.namespace}/${certificate.spec.secretName}`),
+    ...new Set([
+      ...tlsCertificates(database.name, db.spec.tls.certificates).map((entry) => entry.secret),
+      ...certificates
+        .filter((certificate) => isClientCertificateOf(certificate, database))
+        .map((certificate) => certificate.spec.secretName),
+    ]),
   ];
 }
