@@ -12,7 +12,7 @@
  * 30 ms to every request, with the number of sequential round trips it needed. Asserts nothing.
  *   node --import tsx scripts/bench-status.ts [N] [M] [runs]
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -422,6 +422,12 @@ async function main(): Promise<void> {
   }
 }
 
+function runAsync(program: string, args: string[], env: NodeJS.ProcessEnv): Promise<void> {
+  return new Promise((resolve) => {
+    execFile(program, args, { env, maxBuffer: 1 << 30 }, () => resolve());
+  });
+}
+
 /** `tls status NAME` through a proxy adding `latencyMs` to every request: wall and round trips. */
 async function withLatency(
   kubeconfig: string,
@@ -449,13 +455,13 @@ async function withLatency(
       for (let run = 0; run < runs; run++) {
         proxy.requests.length = 0;
         const started = performance.now();
-        spawnSync(
+        // Not spawnSync: the proxy answers from this process's event loop.
+        await runAsync(
           pluginPath,
           ['tls', 'status', ...args, '--probe=false', '-o', 'json', '--server', proxy.url],
           {
-            env: { ...env, KUBECONFIG: kubeconfig },
-            encoding: 'utf8',
-            maxBuffer: 1 << 30,
+            ...env,
+            KUBECONFIG: kubeconfig,
           },
         );
         walls.push(performance.now() - started);
