@@ -426,7 +426,8 @@ async function rotateSteps(
       interrupt: deps.interrupt,
       ...(options.probe ? { probe: options.probe } : {}),
     },
-    options.output || bulk ? () => {} : deps.out,
+    // Many databases: each verdict and its findings on lines of their own, named like the progress.
+    options.output ? () => {} : bulk ? (text) => log(text.replace(/\n$/, '')) : deps.out,
   );
   result.health = verified.report?.health;
   result.served = podsOf(verified.report).map((pod) => ({
