@@ -414,7 +414,17 @@ async function main(): Promise<void> {
     const report = JSON.parse(
       spawnSync(pluginPath, (all[0] as Command).args, { env, encoding: 'utf8', maxBuffer: 1 << 30 }).stdout,
     );
-    lines.push(`-A reported ${report.databases.length} databases, ${report.summary.ok} OK`);
+    const findings = new Map<string, number>();
+    for (const db of report.databases as { findings: { severity: string; message: string }[] }[])
+      for (const finding of db.findings.filter((f) => f.severity !== 'info'))
+        findings.set(finding.message, (findings.get(finding.message) ?? 0) + 1);
+    lines.push(
+      `-A reported ${report.databases.length} databases, ${report.summary.ok} OK`,
+      ...[...findings]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 3)
+        .map(([message, times]) => `  ${times} x ${message}`),
+    );
     lines.push(...(await withLatency(kubeconfig, env, pluginPath)));
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {

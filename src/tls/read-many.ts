@@ -86,8 +86,6 @@ export async function readMany(client: KubeClient, scope: ManyScope): Promise<Re
     options: ListOptions,
     keep: (item: T, selected: Selection) => boolean,
   ) => listed(() => collect<T>(client, type, { namespace, ...options }, keep, selection));
-  const instanceOf = (item: KubeObject) =>
-    `${item.metadata.namespace ?? ''}/${item.metadata.labels?.['app.kubernetes.io/instance'] ?? ''}`;
   const [
     singlestores,
     certificates,
@@ -196,6 +194,11 @@ function selectionOf(databases: Listed<Singlestore>): Selection {
   return selection;
 }
 
+/** "namespace/instance" of an object labelled with the database it belongs to. */
+function instanceOf(item: KubeObject): string {
+  return `${item.metadata.namespace ?? ''}/${item.metadata.labels?.['app.kubernetes.io/instance'] ?? ''}`;
+}
+
 /** Whether an object carries the labels of a client certificate of a selected database. */
 function clientCertificateOf(item: KubeObject, selected: Selection): boolean {
   const database = item.metadata.labels?.['app.kubernetes.io/instance'];
@@ -214,8 +217,19 @@ function exactSecrets(
   certificates: Listed<Certificate>,
 ): Listed<Secret> {
   if (!secrets.ok) return secrets;
-  const known = certificates.ok ? certificates.items : [];
-  const expected = new Set((databases.ok ? databases.items : []).flatMap((db) => expectedSecrets(db, known)));
+  // Each database's client certificates by its instance label, so this stays linear in the databases.
+  const labelled = new Map<string, Certificate[]>();
+  for (const certificate of certificates.ok ? certificates.items : []) {
+    const key = instanceOf(certificate);
+    labelled.set(key, [...(labelled.get(key) ?? []), certificate]);
+  }
+  const expected = new Set(
+    (databases.ok ? databases.items : []).flatMap((db) =>
+      expectedSecrets(db, labelled.get(keyOf(db)) ?? []).map(
+        (name) => `${db.metadata.namespace ?? ''}/${name}`,
+      ),
+    ),
+  );
   return { ok: true, items: secrets.items.filter((secret) => expected.has(keyOf(secret))) };
 }
 
