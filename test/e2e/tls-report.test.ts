@@ -52,7 +52,10 @@ function encodings(canary: string): string[] {
 }
 
 function leaks(archive: string, needles: string[]): string[] {
-  const raw = gunzipSync(readFileSync(archive)).toString('latin1');
+  return leaksIn(gunzipSync(readFileSync(archive)).toString('latin1'), needles);
+}
+
+function leaksIn(raw: string, needles: string[]): string[] {
   return needles.flatMap((needle) =>
     [needle, ...encodings(needle)].filter((form) => raw.includes(form)).map((form) => `${needle} as ${form}`),
   );
@@ -199,13 +202,29 @@ spec:
       ['--redact-names'],
       ['--redact-names', '-v', '8'],
     ].entries()) {
-      const { archive, result } = await report(['-n', ns, ...args], `canary-${index}.tar.gz`);
+      const { archive } = await report(['-n', ns, ...args], `canary-${index}.tar.gz`);
       assert.deepEqual(leaks(archive, needles), [], `flags: ${args.join(' ')}`);
-      // -v 8 logs response bodies as kubectl does (pods with their env): Secret values and tokens never.
-      for (const needle of [canaries.secretValue, ...kubeconfigTokens()]) {
-        assert.ok(
-          !result.stderr.includes(needle) && !result.stdout.includes(needle),
-          `flags: ${args.join(' ')}`,
+    }
+  });
+
+  test('no canary on stderr or stdout of status and report at -v 6 to 9', async () => {
+    const needles = [...Object.values(canaries), ...kubeconfigTokens()];
+    for (const verbosity of ['6', '7', '8', '9']) {
+      const runs = [
+        await runPlugin(['tls', 'status', '-n', ns, '--context', 'admin', '-v', verbosity, '--probe']),
+        await runPlugin(['tls', 'status', 'rpt-canary', '-n', ns, '--context', 'admin', '-v', verbosity]),
+        (await report(['-n', ns, '-v', verbosity], `verbose-${verbosity}.tar.gz`)).result,
+      ];
+      for (const [which, result] of runs.entries()) {
+        assert.match(
+          result.stderr,
+          /^GET https:\/\/127\.0\.0\.1:\d+\/apis\/kubedb\.com\/v1alpha2\/namespaces\/report-e2e\/singlestores/m,
+        );
+        if (Number(verbosity) >= 8) assert.match(result.stderr, /^Response Body: /m, 'bodies are logged');
+        assert.deepEqual(
+          leaksIn(`${result.stderr}${result.stdout}`, needles),
+          [],
+          `-v ${verbosity}, run ${which}`,
         );
       }
     }
@@ -351,6 +370,35 @@ spec:
     assert.match(
       index,
       /secrets: forbidden \(cannot list secrets in namespace "demo": forbidden for user "alice"\)/,
+    );
+  });
+
+  test('a user who may not list Singlestores: the archive says so, the exit code too', async () => {
+    const archive = path.join(work, 'forbidden.tar.gz');
+    const result = await runPlugin([
+      'tls',
+      'report',
+      '-A',
+      '--context',
+      'limited',
+      '--probe=false',
+      '--file',
+      archive,
+    ]);
+    assert.equal(result.code, ExitCode.runtime, result.stderr);
+    assert.match(
+      result.stderr,
+      /^Status: not readable: cannot list singlestores\.kubedb\.com in all namespaces: forbidden for user "alice"$/m,
+    );
+    assert.doesNotMatch(result.stderr, /Status: OK/);
+    const dir = extract(archive);
+    assert.match(
+      readFileSync(path.join(dir, 'status.txt'), 'utf8'),
+      /^tls status could not run: cannot list/,
+    );
+    assert.match(
+      readFileSync(path.join(dir, 'index.txt'), 'utf8'),
+      /^Context: limited: not readable: cannot list singlestores.* \(exit 3\)$/m,
     );
   });
 
