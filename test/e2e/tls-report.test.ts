@@ -93,11 +93,15 @@ function tlsData(name: string, overrides: Partial<Parameters<typeof forgeCertifi
 }
 
 /** A database whose Secrets the test writes (the stand-in ignores it, no issuer signs for it). */
-function craftedDatabase(name: string, server: Record<string, string> | undefined): string[] {
+function craftedDatabase(
+  name: string,
+  server: Record<string, string> | undefined,
+  issuer = 'sdb-issuer',
+): string[] {
   const labels = `app.kubernetes.io/name: singlestores.kubedb.com, app.kubernetes.io/instance: ${name}`;
   const documents = [
     singlestoreYaml(name, ns, {
-      issuer: 'sdb-issuer',
+      issuer,
       annotations: { 'standin.kubectl-singlestore.test/ignore': 'true' },
     }),
   ];
@@ -128,7 +132,21 @@ const broken: Record<string, Record<string, string> | undefined> = {
   }),
   'rpt-wrong-key': { ...tlsData('rpt-wrong-key'), 'tls.key': tlsData('x')['tls.key'] },
   'rpt-garbage': { ...tlsData('rpt-garbage'), 'tls.crt': 'this is not PEM' },
+  'rpt-expiring': tlsData('rpt-expiring', { notAfter: new Date(Date.now() + 4 * day) }),
+  'rpt-wrong-ca': {
+    ...tlsData('rpt-wrong-ca', {
+      issuer: forgeCertificate({
+        commonName: 'other-ca',
+        notBefore: new Date(Date.now() - day),
+        notAfter: new Date(Date.now() + 365 * day),
+        isCA: true,
+      }),
+    }),
+  },
+  'rpt-bad-sans': tlsData('rpt-bad-sans', { dnsNames: ['elsewhere.example.com'] }),
 };
+/** The issuer each crafted database names (its Certificates name an external one). */
+const issuerOf: Record<string, string> = { 'rpt-expiring': 'ghost-issuer' };
 
 async function report(args: string[], file: string) {
   const archive = path.join(work, file);
@@ -145,7 +163,9 @@ describe('tls report', { skip: skipReason }, () => {
     documents.push(
       ...craftedDatabase('rpt-canary', { ...tlsData('rpt-canary'), 'canary.txt': canaries.secretValue }),
     );
-    for (const [name, data] of Object.entries(broken)) documents.push(...craftedDatabase(name, data));
+    for (const [name, data] of Object.entries(broken)) {
+      documents.push(...craftedDatabase(name, data, issuerOf[name]));
+    }
     // A pod of the canary database with a literal env value (never scheduled: no node).
     documents.push(`apiVersion: v1
 kind: Pod
@@ -300,11 +320,13 @@ spec:
     assert.match(index, /Not readable or not present:/);
   });
 
-  test('each broken state: the archive names the same first finding as tls status', async () => {
+  test('each broken state: the archive names the same findings as tls status', async () => {
     const { archive } = await report(['-n', ns, '--probe=false'], 'findings.tar.gz');
     const archived = JSON.parse(
       readFileSync(path.join(extract(archive), 'status.json'), 'utf8'),
     ) as StatusReport;
+    const problems = (report: StatusReport, name: string) =>
+      report.databases.find((db) => db.name === name)?.findings.filter((f) => f.severity !== 'info');
     for (const name of Object.keys(broken)) {
       const live = await runPlugin([
         'tls',
@@ -318,12 +340,18 @@ spec:
         'json',
         '--probe=false',
       ]);
-      const first = (report: StatusReport) =>
-        report.databases.find((db) => db.name === name)?.findings.find((f) => f.severity !== 'info');
-      const expected = first(JSON.parse(live.stdout) as StatusReport);
-      assert.ok(expected, `${name} has a finding`);
-      assert.deepEqual(first(archived), expected, name);
+      const expected = problems(JSON.parse(live.stdout) as StatusReport, name);
+      assert.ok(expected?.length, `${name} has a finding`);
+      assert.deepEqual(problems(archived, name), expected, name);
     }
+    const steps = (name: string) => problems(archived, name)?.map((f) => `${f.step}: ${f.message}`);
+    assert.match(
+      steps('rpt-wrong-ca')?.join('\n') ?? '',
+      /secret: .*tls.crt is not signed by the CA in ca.crt/,
+    );
+    assert.match(steps('rpt-bad-sans')?.join('\n') ?? '', /does not cover rpt-bad-sans.report-e2e.svc/);
+    assert.match(steps('rpt-expiring')?.join('\n') ?? '', /Issuer "ghost-issuer" does not exist/);
+    assert.match(steps('rpt-expiring')?.join('\n') ?? '', /expires in 3 day\(s\)|expires in 4 day\(s\)/);
   });
 
   test('--redact-names: no namespace or object name of the test, in any file or file name', async () => {
@@ -344,7 +372,7 @@ spec:
     );
     const dir = extract(archive);
     const status = JSON.parse(readFileSync(path.join(dir, 'status.json'), 'utf8')) as StatusReport;
-    assert.equal(status.databases.length, 6);
+    assert.equal(status.databases.length, 2 + Object.keys(broken).length);
     assert.ok(
       status.databases.every((db) => /^name-\d{3}$/.test(db.name) && /^namespace-\d{3}$/.test(db.namespace)),
     );
