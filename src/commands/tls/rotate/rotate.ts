@@ -415,7 +415,9 @@ async function rotateSteps(
   if (options.noRestart)
     log('pods not restarted (--no-restart): they keep serving the old certificates until they restart');
   if (!wait) return;
-  if (!options.noRestart && !options.staleOnly)
+  // Deleted pods too: their PetSet counts them ready only a moment after they are (kubectl rollout status
+  // reads the same status), and the final check reads the PetSet.
+  if (!options.noRestart && (!options.staleOnly || result.restarted.length))
     await waitFor(context, rolloutStep(namespace, petSets, secretNames));
   const verified = await verifyDatabase(
     client,
@@ -426,7 +428,8 @@ async function rotateSteps(
       interrupt: deps.interrupt,
       ...(options.probe ? { probe: options.probe } : {}),
     },
-    options.output || bulk ? () => {} : deps.out,
+    // Many databases: each verdict and its findings on lines of their own, named like the progress.
+    options.output ? () => {} : bulk ? (text) => log(text.replace(/\n$/, '')) : deps.out,
   );
   result.health = verified.report?.health;
   result.served = podsOf(verified.report).map((pod) => ({
