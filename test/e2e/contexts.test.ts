@@ -3,7 +3,8 @@
  * across namespaces, a server nobody answers at), checked in parallel by `tls status --contexts`.
  */
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -130,24 +131,59 @@ describe('tls status across contexts', { skip: skipReason }, () => {
     }
   });
 
-  test('tls report --contexts: one archive per context that answers, the worst exit code', async () => {
+  test('tls report --contexts: one archive, a folder per context, one index and manifest, the worst exit code', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'report-contexts-'));
     try {
       const result = await runPlugin(
         ['tls', 'report', '-A', '--contexts', 'admin,limited,down', '--probe=false'],
-        {
-          env,
-          cwd: dir,
-        },
+        { env, cwd: dir },
       );
       assert.equal(result.code, ExitCode.runtime, result.stderr);
+      const archives = readdirSync(dir);
       assert.deepEqual(
-        readdirSync(dir)
-          .map((file) => file.replace(/\d{8}T\d{6}Z/, 'TIME'))
-          .sort(),
-        ['singlestore-tls-report-admin-TIME.tar.gz', 'singlestore-tls-report-limited-TIME.tar.gz'],
+        archives.map((file) => file.replace(/\d{8}T\d{6}Z/, 'TIME')),
+        ['singlestore-tls-report-contexts-TIME.tar.gz'],
       );
+      assert.equal(result.stdout, `${archives[0]}\n`);
       assert.match(result.stderr, /^down: error: cannot reach the API server/m);
+      assert.match(result.stderr, /^admin: Status: (OK|WARNING|CRITICAL)$/m);
+      // The forbidden context is named as such, never "OK".
+      assert.match(
+        result.stderr,
+        /^limited: Status: not readable: cannot list singlestores.kubedb.com in all namespaces: forbidden for user "alice"$/m,
+      );
+      execFileSync('tar', ['-xzf', archives[0] ?? ''], { cwd: dir });
+      execFileSync('sha256sum', ['--quiet', '-c', 'SHA256SUMS'], { cwd: dir });
+      for (const file of [
+        'index.json',
+        'index.txt',
+        'contexts/admin/status.json',
+        'contexts/admin/versions.json',
+        'contexts/limited/status.txt',
+      ]) {
+        assert.ok(existsSync(path.join(dir, file)), file);
+      }
+      assert.ok(!existsSync(path.join(dir, 'contexts', 'down')));
+      assert.ok(!existsSync(path.join(dir, 'contexts', 'limited', 'status.json')));
+      const index = JSON.parse(readFileSync(path.join(dir, 'index.json'), 'utf8')) as {
+        contexts: { context: string; outcome: string; exitCode: number }[];
+      };
+      assert.deepEqual(
+        index.contexts.map((c) => [
+          c.context,
+          c.outcome === 'failed' || c.outcome === 'not readable' ? c.outcome : 'health',
+          c.exitCode,
+        ]),
+        [
+          ['admin', 'health', 0],
+          ['limited', 'not readable', ExitCode.runtime],
+          ['down', 'failed', ExitCode.runtime],
+        ],
+      );
+      const good = JSON.parse(
+        readFileSync(path.join(dir, 'contexts', 'admin', 'status.json'), 'utf8'),
+      ) as StatusReport;
+      assert.equal(good.kind, 'TLSStatusReport', 'the good context fully reported');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
