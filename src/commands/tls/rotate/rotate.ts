@@ -415,7 +415,9 @@ async function rotateSteps(
   if (options.noRestart)
     log('pods not restarted (--no-restart): they keep serving the old certificates until they restart');
   if (!wait) return;
-  if (!options.noRestart && !options.staleOnly)
+  // Deleted pods too: their PetSet counts them ready only a moment after they are (kubectl rollout status
+  // reads the same status), and the final check reads the PetSet.
+  if (!options.noRestart && (!options.staleOnly || result.restarted.length))
     await waitFor(context, rolloutStep(namespace, petSets, secretNames));
   const verified = await verifyDatabase(
     client,
