@@ -9,7 +9,8 @@
 import { createHash } from 'node:crypto';
 import type { KubeClient } from '../../src/kube/client.ts';
 import { Resources } from '../../src/kube/resources.ts';
-import type { PetSet, Pod } from '../../src/kubedb/types.ts';
+import type { PetSet, Pod, Singlestore } from '../../src/kubedb/types.ts';
+import { rolloutHeld } from './holds.ts';
 import type { ContainerRuntime } from './runtime.ts';
 
 export const fakeNodeName = 'standin-node';
@@ -57,7 +58,8 @@ export async function reconcilePetSet(
     (pod.status?.conditions ?? []).some(
       (condition) => condition.type === 'Ready' && condition.status === 'True',
     );
-  if (!changed) {
+  // A test holding this PetSet's rollout (holds.ts) keeps its out-of-date pods until released.
+  if (!changed && !(await rolloutHeldFor(client, petSet))) {
     const stale = [...byOrdinal.entries()]
       .filter(
         ([ordinal, pod]) => ordinal < replicas && pod.metadata.labels?.[revisionLabel] !== updateRevision,
@@ -87,6 +89,14 @@ export async function reconcilePetSet(
     await client.patch(Resources.petset, namespace, name, { status }, { subresource: 'status' });
   }
   return done ? undefined : stepMs;
+}
+
+async function rolloutHeldFor(client: KubeClient, petSet: PetSet): Promise<boolean> {
+  const db = petSet.metadata.labels?.['app.kubernetes.io/instance'];
+  const role = petSet.metadata.labels?.['kubedb.com/role'];
+  if (!db || !role) return false;
+  const owner = await client.find<Singlestore>(Resources.singlestore, petSet.metadata.namespace, db);
+  return rolloutHeld(owner?.metadata.annotations, role);
 }
 
 async function mountedSecretsExist(client: KubeClient, petSet: PetSet): Promise<boolean> {
