@@ -227,8 +227,13 @@ export function decodeTls(secret: Secret): { 'tls.crt'?: string; 'tls.key'?: str
   return { 'tls.crt': read('tls.crt'), 'tls.key': read('tls.key'), 'ca.crt': read('ca.crt') };
 }
 
-/** Every named PetSet rolled out (and mounting `secrets`, when given). */
-export function rolloutStep(namespace: string, names: string[], secrets: string[] = []): WaitStep<PetSet> {
+/** Every named PetSet rolled out (and mounting `secrets`, when given; no longer mounting `absent`). */
+export function rolloutStep(
+  namespace: string,
+  names: string[],
+  secrets: string[] = [],
+  absent: string[] = [],
+): WaitStep<PetSet> {
   return {
     title: 'PetSets rolled out',
     type: Resources.petset,
@@ -243,8 +248,10 @@ export function rolloutStep(namespace: string, names: string[], secrets: string[
         }
         const mounted = mountedSecrets(petSet);
         const unmounted = secrets.filter((secret) => !mounted.has(secret));
+        const still = absent.filter((secret) => mounted.has(secret));
         const status = petSet.status ?? {};
         if (unmounted.length) waiting.push(`${name} does not mount ${unmounted.join(', ')} yet`);
+        else if (still.length) waiting.push(`${name} still mounts ${still.join(', ')}`);
         else if (!rolledOut(petSet))
           waiting.push(
             `${name} ${status.updatedReplicas ?? 0}/${petSet.spec.replicas ?? 1} updated, ${status.readyReplicas ?? 0} ready`,

@@ -186,7 +186,7 @@ describe('tls rotate', { skip: skipReason }, () => {
     );
     assert.match(row('bulk-a'), / rotated /);
     assert.match(row('bulk-b'), / rotated /);
-    assert.match(row('broken'), / failed .*Issuer "second-issuer" does not exist/);
+    assert.match(row('broken'), / failed .*Issuer "second-issuer" in namespace "rotate-e2e" does not exist/);
     assert.ok((await serials('bulk-a')).every((serial, i) => serial !== before.a[i]));
     assert.ok((await serials('bulk-b')).every((serial, i) => serial !== before.b[i]));
   });
