@@ -3,9 +3,9 @@
  * (SIGINT or SIGKILL) at each moment of its work, then run again the same way. The re-run must finish
  * what the first run started (exit 0, well before its --timeout) with exactly one issuance per
  * Certificate and every pod restarted exactly once. The moments are made deterministic by the
- * stand-in's holds (test/standin/holds.ts) and, before the write, by a credential plugin that blocks
- * the command's first request:
- *   before-write  the command has sent nothing yet;
+ * stand-in's holds (test/standin/holds.ts) and, before the write, by a proxy in front of the API
+ * server that holds the command's first write:
+ *   before-write  the command has read and decided, and its first write has not reached the API server;
  *   progressing   the change is under way: the ops request is held in Progressing (methods without an
  *                 ops request: the change is written and every PetSet's rollout is held); the re-run
  *                 starts while it is still held;
@@ -14,9 +14,6 @@
  * Each cell has a database of its own (one aggregator, one leaf).
  */
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ExitCode } from '../../src/errors.ts';
 import { observe } from '../../src/kube/observe.ts';
@@ -24,12 +21,12 @@ import { Resources } from '../../src/kube/resources.ts';
 import { rolledOut } from '../../src/kubedb/petset.ts';
 import type { Certificate, OpsRequest, PetSet, Pod, Singlestore } from '../../src/kubedb/types.ts';
 import { holdOpsRequestAnnotation, holdRolloutAnnotation } from '../standin/holds.ts';
+import { startApiProxy } from '../support/api-proxy.ts';
 import {
   adminClient,
   clusterDir,
   clusterEnv,
   eventually,
-  kubeconfig,
   kubectlApply,
   namespaceWithIssuer,
   podsReady,
@@ -183,37 +180,34 @@ async function settled(name: string, tls: boolean): Promise<void> {
   );
 }
 
-/** A kubeconfig whose credential plugin blocks until `release` exists: the command is held before its first request. */
-function blockedKubeconfig(): { env: Record<string, string>; started: string; release: () => void } {
-  const dir = mkdtempSync(path.join(tmpdir(), 'interrupt-'));
-  const plugin = path.join(dir, 'credential-plugin');
-  const token = clusterEnv().ADMIN_TOKEN as string;
-  writeFileSync(
-    plugin,
-    [
-      '#!/bin/sh',
-      `touch "${dir}/started"`,
-      'i=0',
-      `while [ ! -f "${dir}/release" ] && [ $i -lt 1800 ]; do sleep 0.1; i=$((i+1)); done`,
-      `printf '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"${token}"}}'`,
-      '',
-    ].join('\n'),
-  );
-  chmodSync(plugin, 0o755);
-  const file = path.join(dir, 'kubeconfig');
-  writeFileSync(
-    file,
-    readFileSync(kubeconfig, 'utf8')
-      .replace(/certificate-authority: pki/, `certificate-authority: ${clusterDir}/pki`)
-      .replace(
-        /- name: admin\n {2}user:\n {4}token: .*/,
-        `- name: admin\n  user:\n    exec: {apiVersion: client.authentication.k8s.io/v1, command: ${plugin}, interactiveMode: Never}`,
-      ),
-  );
+/**
+ * The command's first write held in a proxy in front of the API server (test/support/api-proxy.ts):
+ * its reads go through, the write never reaches the API server (once released it is answered 503,
+ * the command having been stopped by then). Reviews and Events are not the change: they pass.
+ */
+async function writeHeld(): Promise<{ args: string[]; reached: Promise<string>; release: () => void }> {
+  let reach: (what: string) => void = () => {};
+  const reached = new Promise<string>((resolve) => {
+    reach = resolve;
+  });
+  let release: () => void = () => {};
+  const released = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const proxy = await startApiProxy(clusterDir, clusterEnv().SERVER as string, async (request) => {
+    const write = !['GET', 'HEAD', 'OPTIONS'].includes(request.method);
+    if (!write || /\/(selfsubject\w*reviews|events)(\?|$)/.test(request.url)) return undefined;
+    reach(`${request.method} ${request.url}`);
+    await released;
+    return { respond: 503 };
+  });
   return {
-    env: { KUBECONFIG: file },
-    started: path.join(dir, 'started'),
-    release: () => writeFileSync(path.join(dir, 'release'), ''),
+    args: ['--server', proxy.url],
+    reached,
+    release: () => {
+      release();
+      setTimeout(() => proxy.close(), 1000);
+    },
   };
 }
 
@@ -299,23 +293,31 @@ async function runCell(variant: Variant, moment: Moment, signal: Signal): Promis
   try {
     const holds = holdsFor(variant, moment);
     if (Object.keys(holds).length) await setAnnotations(name, holds);
-    const blocked = moment === 'before-write' ? blockedKubeconfig() : undefined;
-    const first = startPlugin(argsOf(variant, name), blocked?.env);
+    const held = moment === 'before-write' ? await writeHeld() : undefined;
+    const first = startPlugin([...argsOf(variant, name), ...(held?.args ?? [])]);
     try {
-      if (blocked)
-        await eventually(`${name}: held before its first request`, async () => existsSync(blocked.started));
-      else await reachMoment(name, variant, moment, initial);
+      const heldWrite = held
+        ? await Promise.race([
+            held.reached,
+            first.exited.then((code) => {
+              throw new Error(
+                `the first run exited (${code}) before any write\n${first.stdout()}${first.stderr()}`,
+              );
+            }),
+          ])
+        : undefined;
+      if (!held) await reachMoment(name, variant, moment, initial);
       const signalled = performance.now();
       const code = await first.stop(signal);
       const exitMs = performance.now() - signalled;
-      const output = `first run's output:\n${first.stdout()}${first.stderr()}`;
+      const output = `${heldWrite ? `first write held: ${heldWrite}\n` : ''}first run's output:\n${first.stdout()}${first.stderr()}`;
       if (signal === 'SIGINT') {
         assert.equal(code, ExitCode.interrupted, `SIGINT: exit code ${code}, not 130\n${output}`);
         assert.ok(exitMs < promptExitMs, `SIGINT: exited after ${(exitMs / 1000).toFixed(1)}s\n${output}`);
       }
-      if (blocked) await assertUntouched(name, initial, output);
+      if (held) await assertUntouched(name, initial, output);
     } finally {
-      blocked?.release();
+      held?.release();
     }
     if (moment === 'successful') {
       await setAnnotations(name, released);
