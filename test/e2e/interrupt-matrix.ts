@@ -11,9 +11,9 @@
  *                 starts while it is still held;
  *   successful    as progressing, then released and finished (ops request Successful) before the re-run;
  *   rollout       mid-rollout: the aggregator's pods restarted, the leaf's held.
- * Each cell has a database of its own (one aggregator, one leaf). The cells are spread over four
- * test files (interrupt-matrix-*.test.ts), each in a namespace of its own, so that each stays well
- * within scripts/test's time limit per file.
+ * Each cell has a database of its own (one aggregator, one leaf). One test file per command and method
+ * (interrupt-matrix-*.test.ts), each in a namespace of its own, its eight cells run at once: each
+ * file stays well within scripts/test's time limit per file.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -31,7 +31,6 @@ import {
   eventually,
   kubectlApply,
   namespaceWithIssuer,
-  podsReady,
   runPlugin,
   singlestoreYaml,
   skipReason,
@@ -176,10 +175,18 @@ async function settled(name: string, tls: boolean): Promise<void> {
           c.status?.conditions?.find((condition) => condition.type === 'Ready')?.status !== 'True',
       );
       if (tls ? list.items.length !== 2 || issuing : list.items.length !== 0) return false;
-      await podsReady(ns, name, 2);
-      return true;
+      const pods = (await client.list<Pod>(Resources.pod, selector(name))).items;
+      return (
+        pods.length === 2 &&
+        pods.every(
+          (pod) =>
+            !pod.metadata.deletionTimestamp &&
+            pod.status?.conditions?.find((condition) => condition.type === 'Ready')?.status === 'True',
+        )
+      );
     },
-    120_000,
+    180_000,
+    1000,
   );
 }
 
@@ -250,7 +257,8 @@ async function reachMoment(name: string, variant: Variant, moment: Moment, befor
         );
         return aggregatorRestarted && leaf && templateOf(leaf) !== before.templates.get(leaf.metadata.name);
       },
-      90_000,
+      180_000,
+      500,
     );
     return;
   }
@@ -258,7 +266,8 @@ async function reachMoment(name: string, variant: Variant, moment: Moment, befor
     await eventually(
       `${name}: an ops request held in Progressing`,
       async () => (await requestsOf(name)).some((request) => request.status?.phase === 'Progressing'),
-      90_000,
+      180_000,
+      500,
     );
     return;
   }
@@ -271,7 +280,8 @@ async function reachMoment(name: string, variant: Variant, moment: Moment, befor
         sets.every((petSet) => templateOf(petSet) !== before.templates.get(petSet.metadata.name))
       );
     },
-    90_000,
+    180_000,
+    500,
   );
 }
 
@@ -447,12 +457,14 @@ async function cleanUp(name: string): Promise<void> {
   await client.delete(Resources.singlestore, ns, name).catch(() => undefined);
 }
 
-/** The cells of some of the variants (by id), in a namespace of their own. */
-export function defineMatrix(ids: string[], namespace: string): void {
+/** The cells of one variant (by id), in a namespace of their own. */
+export function defineMatrix(id: string, namespace: string): void {
+  const variant = variants.find((item) => item.id === id);
+  if (!variant) throw new Error(`no variant ${id}`);
   ns = namespace;
   const started = performance.now();
   describe(
-    `interrupt matrix (${ids.join(', ')}): interrupted, then re-run, converges once`,
+    `interrupt matrix of tls ${variant.command} ${variant.args.join(' ')}: interrupted, then re-run, converges once`,
     { skip: skipReason, concurrency: 8 },
     () => {
       before(async () => {
@@ -460,22 +472,20 @@ export function defineMatrix(ids: string[], namespace: string): void {
       });
       after(() => {
         process.stderr.write(
-          `# interrupt matrix (${ids.join(', ')}) wall time ${((performance.now() - started) / 1000).toFixed(0)}s\n`,
+          `# interrupt matrix (${id}) wall time ${((performance.now() - started) / 1000).toFixed(0)}s\n`,
         );
       });
-      for (const variant of variants.filter((item) => ids.includes(item.id))) {
-        for (const moment of moments) {
-          for (const signal of signals) {
-            const skip = variant.command === 'disable' ? disableMissing : undefined;
-            const title = `tls ${variant.command} ${variant.args.join(' ')}: ${signal} at ${moment}, then re-run`;
-            test(title, { skip }, async () => {
-              try {
-                await runCell(variant, moment, signal);
-              } finally {
-                await cleanUp(cellName(variant, moment, signal));
-              }
-            });
-          }
+      for (const moment of moments) {
+        for (const signal of signals) {
+          const skip = variant.command === 'disable' ? disableMissing : undefined;
+          const title = `tls ${variant.command} ${variant.args.join(' ')}: ${signal} at ${moment}, then re-run`;
+          test(title, { skip }, async () => {
+            try {
+              await runCell(variant, moment, signal);
+            } finally {
+              await cleanUp(cellName(variant, moment, signal));
+            }
+          });
         }
       }
     },

@@ -19,6 +19,8 @@ import { heldOpsPhase } from './holds.ts';
 import { desiredCertificates, desiredPetSets, petSetsOf } from './provisioner.ts';
 
 const pollMs = 250;
+/** How often a held request looks whether it was released. */
+const heldMs = 500;
 const terminal = new Set(['Successful', 'Failed', 'Skipped', 'Denied']);
 
 type Stage = 'configure' | 'certificates' | 'restart' | 'rollout';
@@ -48,11 +50,11 @@ export async function reconcileOpsRequest(
     return 50;
   }
   if (request.status.phase === 'Pending') {
-    if (hold === 'Pending') return pollMs;
+    if (hold === 'Pending') return heldMs;
     await setPhase(client, request, 'Progressing', 'Progressing', `${request.spec.type} in progress`);
   }
   if (!db) return fail(client, request, `database "${request.spec.databaseRef.name}" not found`);
-  if (hold) return pollMs;
+  if (hold) return heldMs;
   let state = progress.get(key);
   if (!state) {
     state = { stage: request.spec.type === 'Restart' ? 'restart' : 'configure', startRevisions: new Map() };
