@@ -39,6 +39,11 @@ export interface WatchOptions extends ListOptions {
 }
 
 export type DryRun = 'none' | 'client' | 'server';
+
+/** What every line about a dry-run write ends with (kubectl's " (dry run)"). */
+export function dryRunNote(dryRun: DryRun): string {
+  return dryRun === 'none' ? '' : ' (dry run)';
+}
 export type PatchType = 'merge' | 'json' | 'strategic';
 
 const patchContentTypes: Record<PatchType, string> = {
