@@ -96,13 +96,7 @@ export async function executePlan(
     await run.carryOut(action);
   }
   const { record } = run;
-  record.result =
-    settings.dryRun !== 'none'
-      ? 'dry-run'
-      : plan.upToDate && record.result === 'failed'
-        ? 'up-to-date'
-        : plan.result;
-  if (plan.upToDate) record.result = 'up-to-date';
+  record.result = plan.upToDate ? 'up-to-date' : settings.dryRun !== 'none' ? 'dry-run' : plan.result;
   return record;
 }
 
