@@ -1,6 +1,6 @@
 /** `--restart-only --stale-only`: replacing the pods the probe sees serving an old certificate. */
 import { TimeoutError } from '../errors.ts';
-import type { DryRun, KubeClient } from '../kube/client.ts';
+import { type DryRun, dryRunNote, type KubeClient } from '../kube/client.ts';
 import { Resources } from '../kube/resources.ts';
 import type { Pod } from '../kubedb/types.ts';
 import { probePod } from './probe.ts';
@@ -54,7 +54,7 @@ export async function restartStalePods(
     log('no pod serves a stale certificate: nothing to restart');
     return [];
   }
-  const dry = dryRun === 'none' ? '' : ' (dry run)';
+  const dry = dryRunNote(dryRun);
   const restarted: string[] = [];
   for (const pod of stale) {
     const servedSerial = pod.probe?.served?.serialNumber;

@@ -14,7 +14,7 @@ import { createFactory } from '../../src/kube/factory.ts';
 import { findCondition } from '../../src/kube/objects.ts';
 import { silentLog } from '../../src/kube/request-log.ts';
 import { Resources } from '../../src/kube/resources.ts';
-import type { Certificate, Pod, Secret } from '../../src/kubedb/types.ts';
+import type { Certificate, PetSet, Pod, Secret } from '../../src/kubedb/types.ts';
 
 export const repoRoot = path.resolve(import.meta.dirname, '..', '..');
 export const binary = path.join(repoRoot, 'dist', 'kubectl-singlestore');
@@ -149,16 +149,39 @@ export async function certificatesReady(namespace: string, name: string): Promis
       certificates.items.every((c) => findCondition(c.status?.conditions, 'Ready')?.status === 'True');
     const pods = await client.list<Pod>(Resources.pod, selector);
     // A pod is Running, and Ready once its server accepts connections (the stand-in's container runtime).
-    return (
-      ready &&
+    const podsUp =
       pods.items.length === 2 &&
       pods.items.every(
         (pod) =>
           pod.status?.phase === 'Running' &&
           findCondition(pod.status?.conditions, 'Ready')?.status === 'True',
-      )
-    );
+      );
+    return ready && podsUp && (await petSetsSettled(namespace, name));
   });
+}
+
+/**
+ * The PetSets of a database report their rollout done, as a StatefulSet's status does: the status
+ * lags its pods by one reconcile, and a status read in between honestly says "rollout not finished".
+ */
+async function petSetsSettled(namespace: string, instance: string): Promise<boolean> {
+  const petSets = await adminClient().list<PetSet>(Resources.petset, {
+    namespace,
+    labelSelector: `app.kubernetes.io/instance=${instance}`,
+  });
+  return (
+    petSets.items.length > 0 &&
+    petSets.items.every((petSet) => {
+      const replicas = petSet.spec.replicas ?? 1;
+      const status = petSet.status ?? {};
+      return (
+        (status.observedGeneration ?? 0) >= (petSet.metadata.generation ?? 0) &&
+        status.readyReplicas === replicas &&
+        status.updatedReplicas === replicas &&
+        status.currentRevision === status.updateRevision
+      );
+    })
+  );
 }
 
 export interface SinglestoreOptions {
@@ -252,7 +275,9 @@ export async function podsReady(namespace: string, name: string, count: number):
         pod.status?.phase === 'Running' &&
         findCondition(pod.status.conditions, 'Ready')?.status === 'True',
     );
-    return ready.length === count && pods.items.length === count ? ready : undefined;
+    return ready.length === count && pods.items.length === count && (await petSetsSettled(namespace, name))
+      ? ready
+      : undefined;
   });
 }
 

@@ -1,6 +1,8 @@
 /** `tls rotate` end to end: the compiled binary, the real cert-manager, the KubeDB stand-in. */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { before, describe, test } from 'node:test';
+import { Ajv } from 'ajv';
 import { ExitCode } from '../../src/errors.ts';
 import { Resources } from '../../src/kube/resources.ts';
 import type { Certificate, OpsRequest, Pod, Secret } from '../../src/kubedb/types.ts';
@@ -88,6 +90,11 @@ describe('tls rotate', { skip: skipReason }, () => {
     const [oldSerials, oldPods] = [await serials('cm'), await podUids('cm')];
     const result = await rotate(['cm', '--method', 'cert-manager', '-o', 'json']);
     assert.equal(result.code, ExitCode.ok, result.stdout + result.stderr);
+    const schema = JSON.parse(
+      readFileSync(new URL('../../src/tls/converge/rotate-result.schema.json', import.meta.url), 'utf8'),
+    );
+    const validate = new Ajv({ allErrors: true, strict: false }).compile(schema);
+    assert.ok(validate(JSON.parse(result.stdout)), JSON.stringify(validate.errors));
     const [entry] = JSON.parse(result.stdout).results;
     assert.equal(entry.result, 'rotated');
     assert.equal(entry.method, 'cert-manager');

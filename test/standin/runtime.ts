@@ -439,13 +439,32 @@ async function stopProcess(
   clearTimeout(killer);
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * Pods' ports come from below Linux's ephemeral range (net.ipv4.ip_local_port_range, 32768-60999 by
+ * default), where neither the source port of an outgoing connection nor another `listen(0)` can take
+ * the port a restarting pod keeps; a pod that still finds its port taken moves, and its PortForward
+ * with it (kwok follows the change only after a moment, meanwhile forwarding to whatever holds the
+ * old port). Each stand-in starts at its own offset, so test clusters side by side rarely meet.
+ */
+const podPorts = { first: 20_000, count: 12_000 };
+let nextPodPort = podPorts.first + ((process.pid * 7919) % podPorts.count);
+const handedOut = new Set<number>();
+
+async function freePort(): Promise<number> {
+  for (let tries = 0; tries < podPorts.count; tries++) {
+    const port = nextPodPort;
+    nextPodPort = podPorts.first + ((nextPodPort - podPorts.first + 1) % podPorts.count);
+    if (handedOut.has(port) || !(await canListen(port))) continue;
+    handedOut.add(port);
+    return port;
+  }
+  throw new Error('no free port for a pod');
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
 }

@@ -10,8 +10,12 @@ import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { Ajv } from 'ajv';
+import { ApiError } from '../../src/errors.ts';
+import type { KubeClient } from '../../src/kube/client.ts';
 import type { Certificate, OpsRequest, PetSet, Secret, Singlestore } from '../../src/kubedb/types.ts';
+import { createProgress } from '../../src/output/progress.ts';
 import { auditEvent } from '../../src/tls/converge/audit.ts';
+import { type ExecuteSettings, executePlan } from '../../src/tls/converge/execute.ts';
 import {
   formatRenewalMarker,
   formatRotatedMarker,
@@ -32,6 +36,7 @@ import {
 import { desiredTls, tlsDiff } from '../../src/tls/spec.ts';
 import {
   certificatesStep,
+  deadlineFrom,
   opsRequestStep,
   podReplacedStep,
   rolloutStep,
@@ -944,4 +949,169 @@ test('the -o json|yaml objects of enable and disable follow their published sche
   ];
   for (const object of objects) assert.ok(validate(object), JSON.stringify(validate.errors));
   assert.ok(!validate({ apiVersion: 'v1', kind: 'Secret', metadata: {}, spec: {} }));
+});
+
+/** A KubeClient that answers from memory and records what was written (only what the executor calls). */
+function fakeClient(
+  objects: { db: Singlestore; certificates?: Certificate[] },
+  failures: { conflicts?: number } = {},
+) {
+  const writes: { verb: string; kind: string; name?: string; body: unknown; dryRun?: string }[] = [];
+  let conflicts = failures.conflicts ?? 0;
+  const fake = {
+    writes,
+    async find(type: { kind: string }, _namespace: string, name: string) {
+      if (type.kind === 'Singlestore') return structuredClone(objects.db);
+      return objects.certificates?.find((item) => item.metadata.name === name);
+    },
+    async get(type: { kind: string }, namespace: string, name: string) {
+      return fake.find(type, namespace, name);
+    },
+    async create(
+      type: { kind: string },
+      _namespace: string,
+      body: { metadata: { generateName?: string } },
+      dryRun: string,
+    ) {
+      writes.push({ verb: 'create', kind: type.kind, body, dryRun });
+      return { ...body, metadata: { ...body.metadata, name: `${body.metadata.generateName}abcde` } };
+    },
+    async patch(
+      type: { kind: string },
+      _namespace: string,
+      name: string,
+      body: unknown,
+      options: { dryRun?: string } = {},
+    ) {
+      if (conflicts > 0) {
+        conflicts--;
+        throw new ApiError(
+          `Operation cannot be fulfilled on ${name}: the object has been modified`,
+          409,
+          'Conflict',
+        );
+      }
+      writes.push({
+        verb: 'patch',
+        kind: type.kind,
+        name,
+        body,
+        ...(options.dryRun ? { dryRun: options.dryRun } : {}),
+      });
+      return { metadata: { name, resourceVersion: '99' }, status: {} };
+    },
+  };
+  return fake;
+}
+
+function settingsFor(client: ReturnType<typeof fakeClient>, dryRun: 'none' | 'client' | 'server' = 'none') {
+  const lines: string[] = [];
+  const warnings: string[] = [];
+  const events: string[] = [];
+  const settings: ExecuteSettings = {
+    client: client as unknown as KubeClient,
+    dryRun,
+    log: (line) => lines.push(line),
+    warn: (line) => warnings.push(line),
+    conflictNotice: (line) => warnings.push(line),
+    showObjects: true,
+    wait: {
+      client: client as unknown as KubeClient,
+      progress: createProgress('plain', () => {}),
+      interrupt: new AbortController().signal,
+      ...deadlineFrom(1000),
+    },
+    now: () => now,
+    commandName: 'kubectl singlestore',
+    verifyOut: () => {},
+    audit: { record: async (_db, event) => void events.push(`${event.reason}: ${event.note}`) },
+  };
+  return { settings, lines, warnings, events };
+}
+
+test('executor: --dry-run=client prints the plan and the object, sends nothing, records no Event', async () => {
+  const state = snapshot({ tls: false });
+  const client = fakeClient({ db: state.db });
+  const { settings, lines, events } = settingsFor(client, 'client');
+  const record = await executePlan(
+    planEnable(state, { ...enableOptions, dryRun: 'client', wait: false }),
+    state,
+    settings,
+  );
+  assert.deepEqual(client.writes, []);
+  assert.deepEqual(events, []);
+  assert.equal(record.result, 'dry-run');
+  assert.match(
+    lines[0] ?? '',
+    /^would create a SinglestoreOpsRequest \(ReconfigureTLS\) for demo\/sdb \(dry run\) to enable TLS with Issuer "sdb-issuer"/,
+  );
+  assert.match(lines[1] ?? '', /^apiVersion: ops.kubedb.com\/v1alpha1\nkind: SinglestoreOpsRequest\n/);
+});
+
+test('executor: a conflict on the spec.tls patch is retried on a fresh read, never a lost update', async () => {
+  const state = snapshot({ tls: false, opsManager: false });
+  const client = fakeClient({ db: state.db }, { conflicts: 1 });
+  const { settings, lines, warnings, events } = settingsFor(client);
+  const record = await executePlan(planEnable(state, { ...enableOptions, wait: false }), state, settings);
+  assert.deepEqual(warnings, [
+    'Singlestore demo/sdb changed while patching (conflict); retrying on a fresh read',
+  ]);
+  assert.equal(client.writes.length, 1);
+  const [write] = client.writes;
+  assert.deepEqual(
+    (write?.body as { metadata: object }).metadata,
+    { resourceVersion: '7' },
+    'guarded by the fresh read',
+  );
+  assert.match(
+    lines[0] ?? '',
+    /^patched spec.tls of Singlestore demo\/sdb to enable TLS with Issuer "sdb-issuer"/,
+  );
+  assert.deepEqual(events, ['TLSEnabled: TLS enabled with Issuer "sdb-issuer"']);
+  assert.equal(record.result, 'requested');
+  // Another writer turned TLS on with other settings meanwhile: refused without --overwrite.
+  const other = snapshot({ tls: false, opsManager: false });
+  const racing = fakeClient({ db: snapshot().db }, { conflicts: 1 });
+  racing.writes.length = 0;
+  const raced = { ...enableOptions, wait: false, desired: { issuerRef: { ...issuerRef, name: 'another' } } };
+  await assert.rejects(
+    executePlan(planEnable(other, raced), other, settingsFor(racing).settings),
+    /by someone else meanwhile/,
+  );
+});
+
+test('executor: renewals mark and trigger each Certificate; the restart stamps the injected clock', async () => {
+  const state = snapshot();
+  const client = fakeClient({
+    db: state.db,
+    certificates: state.certificates.flatMap((entry) => (entry.certificate ? [entry.certificate] : [])),
+  });
+  const { settings, lines } = settingsFor(client);
+  const plan = planRotate(state, { ...rotateOptions, method: 'cert-manager', wait: false });
+  await executePlan(plan, state, settings);
+  const marker = `1@${now.toISOString()}@aa01`;
+  assert.deepEqual(
+    client.writes.filter((w) => w.kind === 'Certificate').map((w) => w.name),
+    ['sdb-server-cert', 'sdb-server-cert', 'sdb-client-cert', 'sdb-client-cert'],
+  );
+  assert.deepEqual((client.writes[0]?.body as { metadata: unknown }).metadata, {
+    resourceVersion: '10',
+    annotations: { 'kubectl-singlestore.kubedb.com/rotate-from-revision': marker },
+  });
+  assert.ok(
+    lines.every((line) =>
+      /^renewal of Certificate demo\/sdb-\w+-cert requested \(Issuing=True, ManuallyTriggered\)$/.test(line),
+    ),
+  );
+
+  const restart = fakeClient({ db: state.db });
+  const restarted = settingsFor(restart);
+  await executePlan(
+    planRotate(state, { ...rotateOptions, restartOnly: true, restartWith: 'annotation', wait: false }),
+    state,
+    restarted.settings,
+  );
+  assert.deepEqual(restarted.lines, [
+    'restarted PetSet demo/sdb (kubectl.kubernetes.io/restartedAt=2026-11-29T06:00:00Z)',
+  ]);
 });

@@ -7,7 +7,7 @@
  */
 import yaml from 'js-yaml';
 import { ApiError, CliError, ExitCode } from '../../errors.ts';
-import type { DryRun, KubeClient } from '../../kube/client.ts';
+import { type DryRun, dryRunNote, type KubeClient } from '../../kube/client.ts';
 import type { Writer } from '../../kube/request-log.ts';
 import { Resources } from '../../kube/resources.ts';
 import type { Certificate, OpsRequest, Singlestore } from '../../kubedb/types.ts';
@@ -96,13 +96,7 @@ export async function executePlan(
     await run.carryOut(action);
   }
   const { record } = run;
-  record.result =
-    settings.dryRun !== 'none'
-      ? 'dry-run'
-      : plan.upToDate && record.result === 'failed'
-        ? 'up-to-date'
-        : plan.result;
-  if (plan.upToDate) record.result = 'up-to-date';
+  record.result = plan.upToDate ? 'up-to-date' : settings.dryRun !== 'none' ? 'dry-run' : plan.result;
   return record;
 }
 
@@ -118,7 +112,7 @@ class Execution {
     private readonly snapshot: ConvergeSnapshot,
     private readonly settings: ExecuteSettings,
   ) {
-    this.dry = settings.dryRun === 'none' ? '' : ' (dry run)';
+    this.dry = dryRunNote(settings.dryRun);
     this.record = {
       namespace: plan.namespace,
       name: plan.name,

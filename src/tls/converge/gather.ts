@@ -47,6 +47,11 @@ export interface GatherConvergeOptions {
   noIssuer?: boolean;
   /** The certificates of this spec.tls instead of the database's own. */
   tls?: TlsConfig;
+  /**
+   * Read the Certificates, Secrets, PetSets and pods (default). A change that does not wait needs
+   * none of them, and a user who may only make the change is not asked for more.
+   */
+  workloads?: boolean;
 }
 
 export async function gatherConverge(
@@ -65,11 +70,16 @@ export async function gatherConverge(
   const expected = tlsCertificates(name, (options.tls ?? db.spec?.tls)?.certificates);
   const petSetList = petSetNames(name, Boolean(db.spec?.topology));
   // Lists only (the roles grant list and watch, not get, on most of these kinds).
+  const workloads = options.workloads ?? true;
   const [certificates, secrets, petSets, pods, opsRequests] = await Promise.all([
-    certManager ? client.list<Certificate>(Resources.certificate, { namespace }) : undefined,
-    client.list<Secret>(Resources.secret, { namespace, fieldSelector: 'type=kubernetes.io/tls' }),
-    client.list<PetSet>(Resources.petset, { namespace }),
-    client.list<Pod>(Resources.pod, { namespace, labelSelector: `app.kubernetes.io/instance=${name}` }),
+    certManager && workloads ? client.list<Certificate>(Resources.certificate, { namespace }) : undefined,
+    workloads
+      ? client.list<Secret>(Resources.secret, { namespace, fieldSelector: 'type=kubernetes.io/tls' })
+      : undefined,
+    workloads ? client.list<PetSet>(Resources.petset, { namespace }) : undefined,
+    workloads
+      ? client.list<Pod>(Resources.pod, { namespace, labelSelector: `app.kubernetes.io/instance=${name}` })
+      : undefined,
     opsManager ? client.list<OpsRequest>(Resources.opsRequest, { namespace }) : undefined,
   ]);
   const byName = <T extends { metadata: { name: string } }>(items: T[] | undefined, wanted: string) =>
@@ -81,7 +91,7 @@ export async function gatherConverge(
     opsManager,
     certificates: expected.map(({ alias, certificate: certificateName, secret: secretName }) => {
       const certificate = byName(certificates?.items, certificateName);
-      const secret = byName(secrets.items, secretName);
+      const secret = byName(secrets?.items, secretName);
       const facts = secret ? inspectTlsData(decodeTls(secret)).certificate : undefined;
       return {
         alias,
@@ -94,11 +104,11 @@ export async function gatherConverge(
       };
     }),
     petSets: petSetList.map((petSetName): PetSetState => {
-      const petSet = byName(petSets.items, petSetName);
+      const petSet = byName(petSets?.items, petSetName);
       return {
         name: petSetName,
         ...(petSet ? { petSet } : {}),
-        pods: pods.items
+        pods: (pods?.items ?? [])
           .filter((pod) => new RegExp(`^${petSetName}-\\d+$`).test(pod.metadata.name))
           .map(podState),
       };

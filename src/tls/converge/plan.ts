@@ -207,6 +207,21 @@ export function newestIssue(certificates: Pick<CertificateState, 'issued'>[]): s
   );
 }
 
+/** A re-run goes on with this tool's own request, said once. */
+function continuing(namespace: string, request: OpsRequest): Action {
+  return {
+    kind: 'say',
+    text: `SinglestoreOpsRequest ${namespace}/${request.metadata.name} from an earlier run is ${phaseOf(request)}: continuing with it`,
+  };
+}
+
+/** Someone else's ReconfigureTLS request is in flight: a second one would race it. */
+function inFlightRefusal(request: OpsRequest, name: string): CliError {
+  return refuse(
+    `SinglestoreOpsRequest ${request.metadata.name} (ReconfigureTLS) for ${name} is ${phaseOf(request)}: wait for it to finish, or delete it`,
+  );
+}
+
 function names(snapshot: ConvergeSnapshot) {
   const { db } = snapshot;
   return {
@@ -307,9 +322,7 @@ export function planEnable(snapshot: ConvergeSnapshot, options: EnablePlanOption
   );
   if (running) {
     if (running.metadata.annotations?.[specHashAnnotation] !== hash) {
-      throw refuse(
-        `SinglestoreOpsRequest ${running.metadata.name} (ReconfigureTLS) for ${name} is ${phaseOf(running)}: wait for it to finish, or delete it`,
-      );
+      throw inFlightRefusal(running, name);
     }
     return plan(snapshot, {
       operation: 'enable',
@@ -317,10 +330,7 @@ export function planEnable(snapshot: ConvergeSnapshot, options: EnablePlanOption
       warnings,
       result: waiting ? 'enabled' : 'requested',
       actions: [
-        {
-          kind: 'say',
-          text: `SinglestoreOpsRequest ${namespace}/${running.metadata.name} from an earlier run is ${phaseOf(running)}: continuing with it`,
-        },
+        continuing(namespace, running),
         ...(waiting ? enabledWaits(snapshot, options.expected, { opsRequest: running.metadata.name }) : []),
       ],
     });
@@ -716,22 +726,13 @@ export function planDisable(snapshot: ConvergeSnapshot, options: DisablePlanOpti
       operation: 'disable',
       method: 'ops-request',
       result: waiting ? 'disabled' : 'requested',
-      actions: [
-        {
-          kind: 'say',
-          text: `SinglestoreOpsRequest ${namespace}/${running.metadata.name} from an earlier run is ${phaseOf(running)}: continuing with it`,
-        },
-        ...waits(running.metadata.name),
-      ],
+      actions: [continuing(namespace, running), ...waits(running.metadata.name)],
     });
   }
   const other = snapshot.opsRequests.find(
     (request) => request.spec.type === 'ReconfigureTLS' && inFlight(request),
   );
-  if (other)
-    throw refuse(
-      `SinglestoreOpsRequest ${other.metadata.name} (ReconfigureTLS) for ${name} is ${phaseOf(other)}: wait for it to finish, or delete it`,
-    );
+  if (other) throw inFlightRefusal(other, name);
   if (!db.spec?.tls?.issuerRef) {
     const done = removals.find((request) => phaseOf(request) === 'Successful');
     const doneAt = done ? finishedAt(done) : undefined;

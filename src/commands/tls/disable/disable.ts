@@ -34,7 +34,7 @@ export async function runDisable(options: DisableOptions, deps: ActionDeps): Pro
     { namespace: options.namespace, name: options.name },
     {
       bulk: false,
-      gather: { now: deps.now(), noIssuer: true },
+      gather: { now: deps.now(), noIssuer: true, workloads: options.wait && options.dryRun === 'none' },
       plan: (snapshot) =>
         planDisable(snapshot, {
           method: options.method,

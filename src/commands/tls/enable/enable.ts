@@ -59,6 +59,7 @@ export async function runEnable(options: EnableOptions, deps: EnableDeps): Promi
         now: deps.now(),
         ...(desired.issuerRef ? { issuerRef: desired.issuerRef } : {}),
         readCa: { clusterResourceNamespace: options.clusterResourceNamespace },
+        workloads: options.wait && options.dryRun === 'none',
       },
       plan: (snapshot) =>
         planEnable(snapshot, {

@@ -97,7 +97,8 @@ export async function runRotate(options: RotateOptions, deps: RotateDeps): Promi
           now: deps.now,
           commandName: deps.commandName,
           ...(options.probe ? { probe: options.probe } : {}),
-          verifyOut: options.output || bulk ? () => {} : deps.out,
+          // Many databases: each verdict and its findings on lines of their own, named like the progress.
+          verifyOut: options.output ? () => {} : bulk ? (text) => log(text.replace(/\n$/, '')) : deps.out,
           audit,
         },
       },
