@@ -151,7 +151,7 @@ function snapshot(
           },
         ]
       : [],
-    petSets: [{ name: 'sdb', petSet: petSet(), pods: [] }],
+    petSets: [{ name: 'sdb', petSet: petSet() }],
     opsRequests: [],
     issuer: { what: 'Issuer "sdb-issuer" in namespace "demo"', cluster: false, found: true, ready: true },
     ...rest,
