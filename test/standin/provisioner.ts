@@ -245,8 +245,11 @@ function mergeKeepingAnnotations(
 
 /** The part of `actual` that `like` describes, for a stable comparison. */
 function subset(actual: unknown, like: unknown): unknown {
+  // A list that shrank (spec.tls removed: no TLS volume) differs too, not only one that changed.
   if (Array.isArray(like))
-    return Array.isArray(actual) ? like.map((item, i) => subset(actual[i], item)) : actual;
+    return Array.isArray(actual) && actual.length === like.length
+      ? like.map((item, i) => subset(actual[i], item))
+      : actual;
   if (like && typeof like === 'object') {
     const record = (actual ?? {}) as Record<string, unknown>;
     return Object.fromEntries(Object.entries(like).map(([key, value]) => [key, subset(record[key], value)]));
