@@ -2,7 +2,7 @@
  * Waiting for the TLS path to settle, with watches (list, then watch from that resourceVersion,
  * re-list on 410 Gone): a step ends the moment the event that completes it arrives, a failure
  * (a Failed ops request, a failed issuance) ends it at once with its reason, and the deadline or
- * Ctrl-C ends it with the step it was stuck on. Shared by `tls enable --wait` and `tls rotate`.
+ * Ctrl-C ends it with the step it was stuck on. Shared by `tls enable --wait`, `tls rotate` and `tls disable --wait` (through the executor).
  */
 import { ApiError, CliError, ExitCode, InterruptedError, TimeoutError } from '../errors.ts';
 import type { KubeClient, ListOptions } from '../kube/client.ts';
@@ -40,10 +40,10 @@ export interface WaitContext {
   timeoutText: string;
 }
 
-/** A Failed ops request or a failed issuance: the wait ends at once with the reason. */
 /** How long a wait rides out an unreachable API server before it gives up. */
 export const unreachableGraceMs = 10_000;
 
+/** A Failed ops request or a failed issuance: the wait ends at once with the reason. */
 export class StepFailed extends CliError {
   constructor(message: string) {
     super(message, ExitCode.runtime);

@@ -260,7 +260,7 @@ function mergeKeepingAnnotations(
 
 /** The part of `actual` that `like` describes, for a stable comparison. */
 function subset(actual: unknown, like: unknown): unknown {
-  // An array of another length differs (a volume removed with spec.tls is a change).
+  // A list that shrank (spec.tls removed: no TLS volume) differs too, not only one that changed.
   if (Array.isArray(like))
     return Array.isArray(actual) && actual.length === like.length
       ? like.map((item, i) => subset(actual[i], item))

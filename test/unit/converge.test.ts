@@ -151,7 +151,7 @@ function snapshot(
           },
         ]
       : [],
-    petSets: [{ name: 'sdb', petSet: petSet(), pods: [] }],
+    petSets: [{ name: 'sdb', petSet: petSet() }],
     opsRequests: [],
     issuer: { what: 'Issuer "sdb-issuer" in namespace "demo"', cluster: false, found: true, ready: true },
     ...rest,
@@ -868,6 +868,8 @@ test('the audit Event: events.k8s.io/v1 with the reason, the reporting controlle
   assert.equal(event.reason, 'TLSDisabled');
   assert.equal(event.action, 'DisableTLS');
   assert.equal(event.reportingController, 'kubectl-singlestore');
+  // The API server takes a generateName that ends with a dash, not with a dot.
+  assert.equal((event.metadata as { generateName: string }).generateName, 'sdb.tls-');
   assert.equal(event.eventTime, '2026-11-29T06:00:00.000000Z');
   assert.equal(event.note, 'TLS turned off by alice (SinglestoreOpsRequest r1)');
   assert.deepEqual(event.regarding, {

@@ -41,7 +41,8 @@ export function auditEvent(
   const body = {
     apiVersion: 'events.k8s.io/v1',
     kind: 'Event',
-    metadata: { generateName: `${db.metadata.name.slice(0, 200)}.`, namespace: db.metadata.namespace },
+    // `<db>.tls-<random>`: a generateName may end with a dash, not a dot (ValidateObjectMeta).
+    metadata: { generateName: `${db.metadata.name.slice(0, 200)}.tls-`, namespace: db.metadata.namespace },
     eventTime: microTime(event.at),
     reportingController,
     reportingInstance: `${reportingController}@${hostname()}`.slice(0, 128),

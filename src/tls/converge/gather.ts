@@ -1,6 +1,6 @@
 /**
  * Reads what the planners look at for one database, in parallel where independent: the
- * Singlestore, its Certificates and the certificates their Secrets hold, its PetSets and pods, its
+ * Singlestore, its Certificates and the certificates their Secrets hold, its PetSets, its
  * ops requests (any phase), whether cert-manager and KubeDB's ops manager are installed, and the
  * issuer in use. Reads only; the one GET of a missing Singlestore is the "not found" error.
  */
@@ -13,7 +13,6 @@ import type {
   IssuerRef,
   OpsRequest,
   PetSet,
-  Pod,
   Secret,
   Singlestore,
   TlsConfig,
@@ -23,7 +22,7 @@ import { readCaSecrets } from '../gather.ts';
 import { lookupIssuer } from '../issuer.ts';
 import { decodeTls } from '../wait.ts';
 import { inspectTlsData } from '../x509.ts';
-import type { ConvergeSnapshot, IssuerState, PetSetState, PodState } from './model.ts';
+import type { ConvergeSnapshot, IssuerState, PetSetState } from './model.ts';
 
 /** GET the Singlestore; a missing one is an error that names it (exit 3). */
 export async function getDatabase(client: KubeClient, namespace: string, name: string): Promise<Singlestore> {
@@ -48,7 +47,7 @@ export interface GatherConvergeOptions {
   /** The certificates of this spec.tls instead of the database's own. */
   tls?: TlsConfig;
   /**
-   * Read the Certificates, Secrets, PetSets and pods (default). A change that does not wait needs
+   * Read the Certificates, Secrets and PetSets (default). A change that does not wait needs
    * none of them, and a user who may only make the change is not asked for more.
    */
   workloads?: boolean;
@@ -71,15 +70,12 @@ export async function gatherConverge(
   const petSetList = petSetNames(name, Boolean(db.spec?.topology));
   // Lists only (the roles grant list and watch, not get, on most of these kinds).
   const workloads = options.workloads ?? true;
-  const [certificates, secrets, petSets, pods, opsRequests] = await Promise.all([
+  const [certificates, secrets, petSets, opsRequests] = await Promise.all([
     certManager && workloads ? client.list<Certificate>(Resources.certificate, { namespace }) : undefined,
     workloads
       ? client.list<Secret>(Resources.secret, { namespace, fieldSelector: 'type=kubernetes.io/tls' })
       : undefined,
     workloads ? client.list<PetSet>(Resources.petset, { namespace }) : undefined,
-    workloads
-      ? client.list<Pod>(Resources.pod, { namespace, labelSelector: `app.kubernetes.io/instance=${name}` })
-      : undefined,
     opsManager ? client.list<OpsRequest>(Resources.opsRequest, { namespace }) : undefined,
   ]);
   const byName = <T extends { metadata: { name: string } }>(items: T[] | undefined, wanted: string) =>
@@ -108,23 +104,11 @@ export async function gatherConverge(
       return {
         name: petSetName,
         ...(petSet ? { petSet } : {}),
-        pods: (pods?.items ?? [])
-          .filter((pod) => new RegExp(`^${petSetName}-\\d+$`).test(pod.metadata.name))
-          .map(podState),
       };
     }),
     opsRequests: (opsRequests?.items ?? []).filter((request) => request.spec?.databaseRef?.name === name),
     ...(issuer ? { issuer } : {}),
   };
-}
-
-function podState(pod: Pod): PodState {
-  const starts = (pod.status?.containerStatuses ?? [])
-    .map((container) => container.state?.running?.startedAt)
-    .filter((at): at is string => Boolean(at))
-    .sort();
-  const startedAt = starts[0] ?? pod.status?.startTime;
-  return { name: pod.metadata.name, uid: pod.metadata.uid ?? '', ...(startedAt ? { startedAt } : {}) };
 }
 
 async function readIssuer(

@@ -25,17 +25,9 @@ export interface CertificateState {
   issued?: { serial: string; notBefore: string; notAfter: string };
 }
 
-export interface PodState {
-  name: string;
-  uid: string;
-  /** When its containers started (else the pod). */
-  startedAt?: string;
-}
-
 export interface PetSetState {
   name: string;
   petSet?: PetSet;
-  pods: PodState[];
 }
 
 export interface IssuerState {
@@ -173,7 +165,6 @@ export interface ConvergeRecord {
   served?: { pod: string; served: string; serial?: string }[];
   elapsedSeconds: number;
   health?: string;
-  message?: string;
   error?: string;
   exitCode: number;
 }
