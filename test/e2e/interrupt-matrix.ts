@@ -31,7 +31,6 @@ import {
   eventually,
   kubectlApply,
   namespaceWithIssuer,
-  runPlugin,
   singlestoreYaml,
   skipReason,
   startPlugin,
@@ -94,13 +93,6 @@ const variants: Variant[] = [
 ];
 const moments: Moment[] = ['before-write', 'progressing', 'successful', 'rollout'];
 const signals: Signal[] = ['SIGINT', 'SIGKILL'];
-
-/** `tls disable` is issue 12's new command: until it exists, its cells say so instead of failing. */
-const disableMissing = skipReason
-  ? undefined
-  : (await runPlugin(['tls', 'disable', '--help'])).code === 0
-    ? undefined
-    : '`tls disable` does not exist in this build yet (issue 12, product side)';
 
 const cellName = (variant: Variant, moment: Moment, signal: Signal) =>
   `${variant.id}-${moment}-${signal === 'SIGINT' ? 'int' : 'kill'}`;
@@ -478,9 +470,8 @@ export function defineMatrix(id: string, namespace: string): void {
       });
       for (const moment of moments) {
         for (const signal of signals) {
-          const skip = variant.command === 'disable' ? disableMissing : undefined;
           const title = `tls ${variant.command} ${variant.args.join(' ')}: ${signal} at ${moment}, then re-run`;
-          test(title, { skip }, async () => {
+          test(title, async () => {
             try {
               await runCell(variant, moment, signal);
             } finally {
