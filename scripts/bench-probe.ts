@@ -4,9 +4,12 @@
  * 50, 150 pods) against the same command without `--probe`, with `kubectl get` of the same objects
  * measured in the same run for scale. Medians of `runs` runs; prints ratios; asserts nothing.
  *   node --import tsx scripts/bench-probe.ts [N] [runs]
+ * BENCH_DIR=DIR keeps the test bed in DIR up after the run and reuses it next time (the databases
+ * are created once); BENCH_BASELINE=BINARY measures another build in the same runs, interleaved, for
+ * a before/after comparison.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import yaml from 'js-yaml';
@@ -15,7 +18,10 @@ const count = Number(process.argv[2] ?? 50);
 const runs = Number(process.argv[3] ?? 7);
 const root = path.resolve(import.meta.dirname, '..');
 const binary = path.join(root, 'dist', 'kubectl-singlestore');
-const dir = mkdtempSync(path.join(tmpdir(), 'bench-probe-'));
+const keptDir = process.env.BENCH_DIR;
+const dir = keptDir ? path.resolve(keptDir) : mkdtempSync(path.join(tmpdir(), 'bench-probe-'));
+const reuse = keptDir !== undefined && existsSync(path.join(dir, 'kubeconfig'));
+const baseline = process.env.BENCH_BASELINE;
 const kubeconfig = path.join(dir, 'kubeconfig');
 const namespace = 'bench-probe';
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
@@ -90,8 +96,13 @@ async function waitHealthy(args: string[], what: string, limitMs: number): Promi
 const ms = (value: number) => `${Math.round(value)} ms`;
 
 try {
-  log(`starting the test bed in ${dir}`);
-  cluster('up');
+  if (reuse) {
+    log(`reusing the test bed in ${dir}`);
+  } else {
+    log(`starting the test bed in ${dir}`);
+    mkdirSync(dir, { recursive: true });
+    cluster('up');
+  }
   const issuer = execFileSync('cat', [path.join(root, 'test', 'fixtures', 'issuer.yaml')], {
     encoding: 'utf8',
   });
@@ -112,11 +123,17 @@ try {
     [binary, one],
   ]) as [number, number, number];
   const all = ['tls', 'status', '-A', '-o', 'json'];
-  const [kubectlAll, allPlain, allProbed] = medians([
+  const [kubectlAll, allPlain, allProbed, baselinePlain, baselineProbed] = medians([
     ['kubectl', ['get', 'singlestores.kubedb.com,certificates,secrets,petsets', '-A', '-o', 'json']],
     [binary, all],
     [binary, [...all, '--probe']],
-  ]) as [number, number, number];
+    ...(baseline
+      ? ([
+          [baseline, all],
+          [baseline, [...all, '--probe']],
+        ] as [string, string[]][])
+      : []),
+  ]) as [number, number, number, number?, number?];
   const line = (text: string) => process.stdout.write(`${text}\n`);
   line(`wire probe benchmark: ${count} databases, ${count * 3} pods, medians of ${runs} runs`);
   line(`  kubectl get singlestores.kubedb.com db-0 -o json          ${ms(kubectlOne)}`);
@@ -129,6 +146,14 @@ try {
   line(
     `  tls status -A --probe -o json (${count * 3} pods)                  ${ms(allProbed)}  (x${(allProbed / allPlain).toFixed(2)} of without --probe)`,
   );
+  if (baselinePlain !== undefined && baselineProbed !== undefined) {
+    line(`  baseline ${baseline}:`);
+    line(`  tls status -A -o json                                       ${ms(baselinePlain)}`);
+    line(
+      `  tls status -A --probe -o json (${count * 3} pods)                  ${ms(baselineProbed)}  (x${(baselineProbed / baselinePlain).toFixed(2)} of without --probe)`,
+    );
+  }
 } finally {
-  cluster('down');
+  if (keptDir) log(`the test bed stays up: scripts/test-cluster down ${dir}`);
+  else cluster('down');
 }

@@ -15,6 +15,7 @@ import { versionCommand } from '../commands/version/command.ts';
 import { CliError, ExitCode, UsageError } from '../errors.ts';
 import type { Factory } from '../kube/factory.ts';
 import { createRequestLog } from '../kube/request-log.ts';
+import { oneAtATime } from '../util/bounded.ts';
 import type { CliIO, CommandContext, CommandDefinition } from './command.ts';
 import { connectionFlags, connectionFlagsFrom, type ParsedArgs, toYargsOptions } from './flags.ts';
 import { helpWidth, renderHelp, suggestionsFor } from './help.ts';
@@ -59,7 +60,14 @@ export async function runCli(
   now: () => Date = () => new Date(),
 ): Promise<number> {
   const displayName = displayNameFor(invocation.programName);
-  const context: CommandContext = { io, displayName, now, factory: (argv) => buildFactory(argv, io) };
+  // One for the command: every context's exec plugin that prompts waits for the others' prompts.
+  const interactiveTurn = oneAtATime();
+  const context: CommandContext = {
+    io,
+    displayName,
+    now,
+    factory: (argv) => buildFactory(argv, io, interactiveTurn),
+  };
   try {
     const words = completionRequest(invocation);
     if (words) return await runComplete(words, commandTree, context);
@@ -158,12 +166,16 @@ function addCommand(
   });
 }
 
-async function buildFactory(argv: ParsedArgs, io: CliIO): Promise<Factory> {
+async function buildFactory(
+  argv: ParsedArgs,
+  io: CliIO,
+  interactiveTurn: ReturnType<typeof oneAtATime>,
+): Promise<Factory> {
   const { createFactory } = await import('../kube/factory.ts');
   const verbosity = typeof argv.v === 'number' ? argv.v : 0;
   return createFactory(
     connectionFlagsFrom(argv),
-    { env: io.env, signal: io.signal, stdinIsTTY: io.stdinIsTTY ?? false, stderr: io.err },
+    { env: io.env, signal: io.signal, stdinIsTTY: io.stdinIsTTY ?? false, stderr: io.err, interactiveTurn },
     createRequestLog(verbosity, io.err),
     (message) => io.err(`${message}\n`),
   );

@@ -8,6 +8,8 @@
  * - KUBERNETES_EXEC_INFO always carries spec.interactive; spec.cluster with provideClusterInfo.
  * - One run per process: the credential is cached until its expirationTimestamp (none: for the
  *   process), shared by concurrent requests; a 401 with the cached credential drops it once.
+ * - Interactive runs (stdin handed to the plugin) take turns across every user of one command
+ *   (`--contexts` resolves several at once): two plugins never prompt on one terminal together.
  * - The answer must be the configured apiVersion and carry a token or a certificate/key pair.
  */
 import { spawn } from 'node:child_process';
@@ -45,6 +47,11 @@ export interface ExecRuntime {
   err: (text: string) => void;
   signal?: AbortSignal | undefined;
   now: () => number;
+  /**
+   * Runs an interactive plugin run when no other interactive run of the command is going on (one
+   * for the whole command, shared by every context's credentials); absent: runs it at once.
+   */
+  interactiveTurn?: <R>(run: () => Promise<R>) => Promise<R>;
 }
 
 /** clientcmd's validation of a user's exec stanza, with client-go's defaults applied. */
@@ -157,8 +164,14 @@ export class ExecCredentialSource {
   }
 
   private run(): Promise<ExecCredential> {
-    const { config, runtime } = this;
     const interactive = this.interactive();
+    const { interactiveTurn } = this.runtime;
+    const run = () => this.spawnPlugin(interactive);
+    return interactive && interactiveTurn ? interactiveTurn(run) : run();
+  }
+
+  private spawnPlugin(interactive: boolean): Promise<ExecCredential> {
+    const { config, runtime } = this;
     const info = {
       kind: 'ExecCredential',
       apiVersion: config.apiVersion,

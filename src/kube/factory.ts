@@ -23,6 +23,8 @@ export interface FactoryEnvironment extends LoadEnvironment {
   stdinIsTTY?: boolean;
   /** Where an exec credential plugin's stderr goes (prompts, device codes). */
   stderr?: (text: string) => void;
+  /** Shared by every connection of one command: interactive exec plugins prompt one at a time. */
+  interactiveTurn?: <R>(run: () => Promise<R>) => Promise<R>;
 }
 
 export interface Factory {
@@ -57,6 +59,7 @@ export function createFactory(
     stdinIsTTY: environment.stdinIsTTY ?? false,
     err: environment.stderr ?? (() => {}),
     signal: environment.signal,
+    ...(environment.interactiveTurn ? { interactiveTurn: environment.interactiveTurn } : {}),
     // The credential cache's clock: expiry is compared with the real time, as client-go does.
     now: () => Date.now(),
     userFile: connection.userFile,

@@ -396,6 +396,18 @@ export function createAgent(settings: AgentSettings): http.Agent {
   // (lib/https.js createConnection): the wire probe opens a WebSocket per pod, and a resumed
   // handshake spares both sides the key exchange and signature.
   const sessions = new Map<string, Buffer>();
+  // One TLS context per agent key (the key holds the CA, certificate and key): building a context
+  // parses the CA and the key, which the probe's WebSocket per pod would otherwise repeat each time.
+  const contexts = new Map<string, tls.SecureContext>();
+  const contextFor = (key: string, options: ConnectOptions) => {
+    let context = contexts.get(key);
+    if (!context) {
+      const { ca, cert, key: privateKey } = options;
+      context = tls.createSecureContext({ ca, cert, key: privateKey });
+      contexts.set(key, context);
+    }
+    return context;
+  };
   const create = (
     options: ConnectOptions & { connectSignal?: AbortSignal; _agentKey?: string },
     callback: Callback,
@@ -403,8 +415,9 @@ export function createAgent(settings: AgentSettings): http.Agent {
     const signals = [settings.signal, options.connectSignal].filter((signal) => signal !== undefined);
     const key = settings.secure ? options._agentKey : undefined;
     const session = key ? sessions.get(key) : undefined;
+    const secureContext = key ? contextFor(key, options) : undefined;
     openConnection(
-      { ...options, ...(session ? { session } : {}) },
+      { ...options, ...(session ? { session } : {}), ...(secureContext ? { secureContext } : {}) },
       settings.secure,
       settings.proxy,
       signals,

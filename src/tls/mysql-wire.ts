@@ -6,6 +6,7 @@
  * Protocol::SSLRequest; SingleStore speaks the same protocol on 3306).
  * Nothing after the handshake is sent: no user, no password, no query.
  */
+import type { X509Certificate } from 'node:crypto';
 import { Duplex } from 'node:stream';
 import tls from 'node:tls';
 
@@ -22,8 +23,8 @@ export interface Greeting {
 }
 
 export interface TlsSession {
-  /** DER of the certificates the server sent, leaf first. */
-  chain: Buffer[];
+  /** The certificates the server sent, leaf first. */
+  chain: X509Certificate[];
   /** `TLSv1.3`, `TLSv1.2`, ... */
   protocol: string;
   cipher: string;
@@ -49,6 +50,46 @@ export interface HandshakeOptions {
   ciphers?: string;
   /** Aborted at the time limit or on Ctrl-C: the stream is destroyed and the promise rejects. */
   signal: AbortSignal;
+  /** Shares TLS contexts between handshakes of the same settings (many pods in one run). */
+  contexts?: TlsContexts;
+}
+
+type ContextSettings = Pick<HandshakeOptions, 'minVersion' | 'maxVersion' | 'ciphers'> & {
+  cert?: string;
+  key?: string;
+};
+
+/**
+ * TLS client contexts by their settings. A context holds the parsed client key and certificate and
+ * the cipher list: built once per set of settings instead of once per handshake.
+ */
+export class TlsContexts {
+  private readonly contexts = new Map<string, tls.SecureContext>();
+
+  get(settings: ContextSettings): tls.SecureContext {
+    const key = JSON.stringify([
+      settings.minVersion,
+      settings.maxVersion,
+      settings.ciphers,
+      settings.cert,
+      settings.key,
+    ]);
+    let context = this.contexts.get(key);
+    if (!context) {
+      context = tls.createSecureContext(settings);
+      this.contexts.set(key, context);
+    }
+    return context;
+  }
+}
+
+function contextSettings(options: HandshakeOptions): ContextSettings {
+  return {
+    ...(options.clientCertificate ?? {}),
+    ...(options.minVersion ? { minVersion: options.minVersion } : {}),
+    ...(options.maxVersion ? { maxVersion: options.maxVersion } : {}),
+    ...(options.ciphers ? { ciphers: options.ciphers } : {}),
+  };
 }
 
 /** Reads the greeting, then upgrades to TLS if the server offers it. The caller owns the stream. */
@@ -155,25 +196,25 @@ export function sslRequest(sequence: number): Buffer {
 
 function handshake(stream: Duplex, options: HandshakeOptions): Promise<TlsSession> {
   return new Promise((resolve, reject) => {
+    const settings = contextSettings(options);
     const socket = tls.connect({
       socket: stream,
       // The probe reports what the server presents and checks it itself; it refuses nothing.
       rejectUnauthorized: false,
       ...(options.servername ? { servername: options.servername } : {}),
-      ...(options.clientCertificate ?? {}),
-      ...(options.minVersion ? { minVersion: options.minVersion } : {}),
-      ...(options.maxVersion ? { maxVersion: options.maxVersion } : {}),
-      ...(options.ciphers ? { ciphers: options.ciphers } : {}),
+      ...(options.contexts ? { secureContext: options.contexts.get(settings) } : settings),
     });
     const onAbort = () =>
       socket.destroy(options.signal.reason instanceof Error ? options.signal.reason : new Error('aborted'));
     options.signal.addEventListener('abort', onAbort, { once: true });
     socket.once('secureConnect', () => {
       options.signal.removeEventListener('abort', onAbort);
-      const chain: Buffer[] = [];
-      let certificate = socket.getPeerCertificate(true) as tls.DetailedPeerCertificate | undefined;
-      while (certificate?.raw && !chain.some((der) => der.equals(certificate?.raw as Buffer))) {
-        chain.push(certificate.raw);
+      // The certificates as sent, parsed once by OpenSSL; getPeerCertificate(true) would also turn
+      // every field of each into JavaScript strings (the RSA modulus in hex among them).
+      const chain: X509Certificate[] = [];
+      let certificate = socket.getPeerX509Certificate();
+      while (certificate && !chain.some((seen) => seen.fingerprint256 === certificate?.fingerprint256)) {
+        chain.push(certificate);
         certificate = certificate.issuerCertificate;
       }
       resolve({

@@ -9,12 +9,12 @@
  * No login is attempted: the connection ends after the handshake (the server counts it as an
  * aborted connection). One time limit covers everything done for a pod.
  */
-import { X509Certificate } from 'node:crypto';
+import type { X509Certificate } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { ApiError, InterruptedError } from '../errors.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { openPortForward, PortForwardError } from '../kube/portforward.ts';
-import { type HandshakeOutcome, mysqlTlsHandshake } from './mysql-wire.ts';
+import { type HandshakeOutcome, mysqlTlsHandshake, TlsContexts } from './mysql-wire.ts';
 import { type CaCheck, type CertificateFacts, certificateFacts, checkCa } from './x509.ts';
 
 /** KubeDB's SingleStore pods serve MySQL clients here. */
@@ -79,6 +79,8 @@ export interface ProbeTarget {
 
 export interface ProbeOptions {
   timeoutMs: number;
+  /** What the pods of one run share (probePods makes it when absent). */
+  shared?: ProbeShared;
   /** Pods probed at once. */
   concurrency: number;
   signal: AbortSignal;
@@ -89,6 +91,14 @@ export interface ProbeOptions {
   checks?: 'full' | 'served';
 }
 
+/** Built once per run: TLS contexts by settings, and the facts of each served chain by its CA. */
+export interface ProbeShared {
+  contexts: TlsContexts;
+  served: ServedCache;
+}
+
+type ServedCache = Map<string, ServedCertificate>;
+
 export const defaultProbeConcurrency = 16;
 
 /** Probes every target, `concurrency` pods at a time; one stuck pod costs at most its time limit. */
@@ -98,11 +108,12 @@ export async function probePods(
   options: ProbeOptions,
 ): Promise<PodProbe[]> {
   const results: PodProbe[] = new Array(targets.length);
+  const shared = { ...options, shared: options.shared ?? { contexts: new TlsContexts(), served: new Map() } };
   let next = 0;
   const worker = async () => {
     while (next < targets.length && !options.signal.aborted) {
       const index = next++;
-      results[index] = await probePod(client, targets[index] as ProbeTarget, options);
+      results[index] = await probePod(client, targets[index] as ProbeTarget, shared);
     }
   };
   await Promise.all(Array.from({ length: Math.min(options.concurrency, targets.length) }, worker));
@@ -141,17 +152,25 @@ export async function probePod(
     });
     limit.step = 'waiting for the MySQL greeting';
     const [forCurrent, forTls12, forLegacy] = streams as [Duplex, Duplex?, Duplex?];
+    const contexts = options.shared?.contexts;
     const [main, upToTls12, legacy] = await Promise.allSettled([
       mysqlTlsHandshake(forCurrent, {
         signal,
+        ...(contexts ? { contexts } : {}),
         servername: target.servername,
         ...(full && target.clientCertificate ? { clientCertificate: target.clientCertificate } : {}),
       }),
       ...(forTls12 && forLegacy
         ? [
-            mysqlTlsHandshake(forTls12, { signal, servername: target.servername, maxVersion: 'TLSv1.2' }),
+            mysqlTlsHandshake(forTls12, {
+              signal,
+              ...(contexts ? { contexts } : {}),
+              servername: target.servername,
+              maxVersion: 'TLSv1.2',
+            }),
             mysqlTlsHandshake(forLegacy, {
               signal,
+              ...(contexts ? { contexts } : {}),
               servername: target.servername,
               minVersion: 'TLSv1',
               maxVersion: 'TLSv1.1',
@@ -162,7 +181,8 @@ export async function probePod(
     ]);
     if (options.signal.aborted) throw new InterruptedError();
     if (main.status === 'rejected') return { ...where, ...failure(main.reason, limit), elapsedMs: elapsed() };
-    return { ...where, ...describeOutcome(main.value, target, upToTls12, legacy), elapsedMs: elapsed() };
+    const checks = { upToTls12, legacy, served: options.shared?.served };
+    return { ...where, ...describeOutcome(main.value, target, checks), elapsedMs: elapsed() };
   } catch (error) {
     if (options.signal.aborted) throw new InterruptedError();
     return { ...where, ...failure(error, limit), elapsedMs: elapsed() };
@@ -213,9 +233,13 @@ function failure(error: unknown, limit: TimeLimit): Pick<PodProbe, 'result' | 'm
 function describeOutcome(
   outcome: HandshakeOutcome,
   target: ProbeTarget,
-  upToTls12: PromiseSettledResult<HandshakeOutcome> | undefined,
-  legacy: PromiseSettledResult<HandshakeOutcome> | undefined,
+  checks: {
+    upToTls12: PromiseSettledResult<HandshakeOutcome> | undefined;
+    legacy: PromiseSettledResult<HandshakeOutcome> | undefined;
+    served: ServedCache | undefined;
+  },
 ): Omit<PodProbe, 'namespace' | 'pod' | 'elapsedMs'> {
+  const { upToTls12, legacy } = checks;
   switch (outcome.kind) {
     case 'server-error':
       return { result: 'server-error', message: outcome.message };
@@ -232,7 +256,7 @@ function describeOutcome(
         serverVersion: outcome.greeting.serverVersion,
       };
     case 'tls': {
-      const served = servedCertificate(outcome.chain, target.caPem);
+      const served = servedCertificate(outcome.chain, target.caPem, checks.served);
       const facts = {
         result: 'tls' as const,
         serverVersion: outcome.greeting.serverVersion,
@@ -262,12 +286,23 @@ function describeOutcome(
   }
 }
 
-function servedCertificate(chain: Buffer[], caPem: string | undefined): ServedCertificate | undefined {
-  const [leafDer, ...rest] = chain;
-  if (!leafDer) return undefined;
-  const leaf = new X509Certificate(leafDer);
-  const intermediates = rest.map((der) => new X509Certificate(der));
-  return { ...certificateFacts(leaf, chain.length), signedBySecretCa: checkCa(leaf, intermediates, caPem) };
+function servedCertificate(
+  chain: X509Certificate[],
+  caPem: string | undefined,
+  seen: ServedCache | undefined,
+): ServedCertificate | undefined {
+  const [leaf, ...intermediates] = chain;
+  if (!leaf) return undefined;
+  // The pods of one database serve the same chain, checked against the same ca.crt: once is enough.
+  const key = `${chain.map((certificate) => certificate.fingerprint256).join(',')}\n${caPem ?? ''}`;
+  const known = seen?.get(key);
+  if (known) return known;
+  const served = {
+    ...certificateFacts(leaf, chain.length),
+    signedBySecretCa: checkCa(leaf, intermediates, caPem),
+  };
+  seen?.set(key, served);
+  return served;
 }
 
 /** "wrong version number" out of OpenSSL's "C09C...:error:0A00010B:SSL routines:func:wrong version number:file:line:". */

@@ -48,7 +48,8 @@ export function renderContextsTable(
   ];
   const rows = entries.flatMap((entry) => {
     if (!entry.report) return [[entry.context, ...placeholder('ERROR', entry.error ?? 'unknown error')]];
-    const { rows: databaseRows } = tableOf(entry.report, wide);
+    // The columns of the whole table, whatever scope each context's report had.
+    const { rows: databaseRows } = tableOf(entry.report, wide, allNamespaces);
     const scopeRows = entry.report.findings.map((finding) =>
       placeholder(finding.severity.toUpperCase(), finding.message),
     );
@@ -79,8 +80,8 @@ function tableHeaders(allNamespaces: boolean, wide: boolean): string[] {
 function tableOf(
   report: StatusReport,
   wide: boolean,
+  allNamespaces = report.scope.allNamespaces,
 ): { headers: string[]; rows: string[][]; scopeLines: string[] } {
-  const allNamespaces = report.scope.allNamespaces;
   const headers = tableHeaders(allNamespaces, wide);
   const rows = report.databases.map((db) => [
     ...(allNamespaces ? [db.namespace] : []),

@@ -3,7 +3,8 @@
  * across namespaces, a server nobody answers at), checked in parallel by `tls status --contexts`.
  */
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -11,7 +12,8 @@ import { Ajv } from 'ajv';
 import type { MultiContextReport } from '../../src/commands/tls/status/contexts.ts';
 import { ExitCode } from '../../src/errors.ts';
 import type { StatusReport } from '../../src/tls/report.ts';
-import { clusterDir, kubeconfig, kubectl, repoRoot, runPlugin, skipReason } from './harness.ts';
+import { startApiProxy } from '../support/api-proxy.ts';
+import { clusterDir, clusterEnv, kubeconfig, kubectl, repoRoot, runPlugin, skipReason } from './harness.ts';
 
 // Beside the original: its certificate-authority paths are relative to the kubeconfig's folder.
 const three = path.join(clusterDir, 'three-contexts.kubeconfig');
@@ -72,44 +74,116 @@ describe('tls status across contexts', { skip: skipReason }, () => {
     });
   });
 
-  test('wall time close to the slowest context alone', async () => {
-    const median = async (args: string[]) => {
-      const times: number[] = [];
-      for (let run = 0; run < 3; run++) times.push((await runPlugin(args, { env })).ms);
-      return times.sort((a, b) => a - b)[1] ?? 0;
-    };
-    const each: Record<string, number> = {};
-    for (const name of ['admin', 'limited', 'down']) {
-      each[name] = await median(['tls', 'status', '-A', '--context', name]);
-    }
-    const together = await median(['tls', 'status', '-A', '--contexts', 'admin,limited,down']);
-    const slowest = Math.max(...Object.values(each));
-    const sum = Object.values(each).reduce((a, b) => a + b, 0);
-    process.stderr.write(
-      `# wall time (median of 3): alone ${JSON.stringify(each)} ms; three together ${Math.round(together)} ms\n`,
+  test('contexts are read side by side: their requests overlap at the API servers', async () => {
+    // Two contexts, each through a proxy of its own that holds every request 300 ms: read one after
+    // the other, the second context's first request would come only after the first context's last
+    // answer. Shown by when the requests arrive, not by a wall-time bound a busy machine can break.
+    const delayMs = 300;
+    const slow = path.join(clusterDir, 'slow-contexts.kubeconfig');
+    copyFileSync(kubeconfig, slow);
+    const slowEnv = { KUBECONFIG: slow };
+    const arrivals: Record<string, number[]> = { 'slow-a': [], 'slow-b': [] };
+    const pki = (file: string) => readFileSync(path.join(clusterDir, 'pki', file));
+    const proxies = await Promise.all(
+      Object.keys(arrivals).map((name) =>
+        startApiProxy(
+          clusterDir,
+          clusterEnv().SERVER as string,
+          () => {
+            arrivals[name]?.push(performance.now());
+            return { delayMs };
+          },
+          { tls: { cert: pki('apiserver.crt'), key: pki('apiserver.key') } },
+        ),
+      ),
     );
-    // Parallel, not serial: on a loaded 2-core machine the fair bound is the serial sum, not the slowest.
-    assert.ok(together < sum, `together ${together} ms, slowest ${slowest} ms, sum ${sum} ms`);
+    try {
+      for (const [index, name] of Object.keys(arrivals).entries()) {
+        kubectl(['config', 'set-cluster', name, `--server=${proxies[index]?.url}`], slowEnv);
+        kubectl(
+          [
+            'config',
+            'set-cluster',
+            name,
+            `--certificate-authority=${path.join(clusterDir, 'pki', 'apiserver.crt')}`,
+          ],
+          slowEnv,
+        );
+        kubectl(['config', 'set-context', name, `--cluster=${name}`, '--user=admin'], slowEnv);
+      }
+      const result = await runPlugin(
+        ['tls', 'status', '-A', '--contexts', 'slow-a,slow-b', '--probe=false'],
+        { env: slowEnv },
+      );
+      assert.ok(result.code === ExitCode.ok || result.code === ExitCode.findings, result.stderr);
+      const [a = [], b = []] = Object.values(arrivals);
+      assert.ok(a.length > 0 && b.length > 0, `requests: ${a.length}, ${b.length}`);
+      const span = (times: number[]) => [Math.min(...times), Math.max(...times) + delayMs];
+      const [aFirst = 0, aLast = 0] = span(a);
+      const [bFirst = 0, bLast = 0] = span(b);
+      assert.ok(
+        bFirst < aLast && aFirst < bLast,
+        `slow-a ${Math.round(aFirst)}..${Math.round(aLast)} ms, slow-b ${Math.round(bFirst)}..${Math.round(bLast)} ms`,
+      );
+    } finally {
+      for (const proxy of proxies) proxy.close();
+      rmSync(slow, { force: true });
+    }
   });
 
-  test('tls report --contexts: one archive per context that answers, the worst exit code', async () => {
+  test('tls report --contexts: one archive, a folder per context, one index and manifest, the worst exit code', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'report-contexts-'));
     try {
       const result = await runPlugin(
         ['tls', 'report', '-A', '--contexts', 'admin,limited,down', '--probe=false'],
-        {
-          env,
-          cwd: dir,
-        },
+        { env, cwd: dir },
       );
       assert.equal(result.code, ExitCode.runtime, result.stderr);
+      const archives = readdirSync(dir);
       assert.deepEqual(
-        readdirSync(dir)
-          .map((file) => file.replace(/\d{8}T\d{6}Z/, 'TIME'))
-          .sort(),
-        ['singlestore-tls-report-admin-TIME.tar.gz', 'singlestore-tls-report-limited-TIME.tar.gz'],
+        archives.map((file) => file.replace(/\d{8}T\d{6}Z/, 'TIME')),
+        ['singlestore-tls-report-contexts-TIME.tar.gz'],
       );
+      assert.equal(result.stdout, `${archives[0]}\n`);
       assert.match(result.stderr, /^down: error: cannot reach the API server/m);
+      assert.match(result.stderr, /^admin: Status: (OK|WARNING|CRITICAL)$/m);
+      // The forbidden context is named as such, never "OK".
+      assert.match(
+        result.stderr,
+        /^limited: Status: not readable: cannot list singlestores.kubedb.com in all namespaces: forbidden for user "alice"$/m,
+      );
+      execFileSync('tar', ['-xzf', archives[0] ?? ''], { cwd: dir });
+      execFileSync('sha256sum', ['--quiet', '-c', 'SHA256SUMS'], { cwd: dir });
+      for (const file of [
+        'index.json',
+        'index.txt',
+        'contexts/admin/status.json',
+        'contexts/admin/versions.json',
+        'contexts/limited/status.txt',
+      ]) {
+        assert.ok(existsSync(path.join(dir, file)), file);
+      }
+      assert.ok(!existsSync(path.join(dir, 'contexts', 'down')));
+      assert.ok(!existsSync(path.join(dir, 'contexts', 'limited', 'status.json')));
+      const index = JSON.parse(readFileSync(path.join(dir, 'index.json'), 'utf8')) as {
+        contexts: { context: string; outcome: string; exitCode: number }[];
+      };
+      assert.deepEqual(
+        index.contexts.map((c) => [
+          c.context,
+          c.outcome === 'failed' || c.outcome === 'not readable' ? c.outcome : 'health',
+          c.exitCode,
+        ]),
+        [
+          ['admin', 'health', 0],
+          ['limited', 'not readable', ExitCode.runtime],
+          ['down', 'failed', ExitCode.runtime],
+        ],
+      );
+      const good = JSON.parse(
+        readFileSync(path.join(dir, 'contexts', 'admin', 'status.json'), 'utf8'),
+      ) as StatusReport;
+      assert.equal(good.kind, 'TLSStatusReport', 'the good context fully reported');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

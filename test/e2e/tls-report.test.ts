@@ -52,7 +52,10 @@ function encodings(canary: string): string[] {
 }
 
 function leaks(archive: string, needles: string[]): string[] {
-  const raw = gunzipSync(readFileSync(archive)).toString('latin1');
+  return leaksIn(gunzipSync(readFileSync(archive)).toString('latin1'), needles);
+}
+
+function leaksIn(raw: string, needles: string[]): string[] {
   return needles.flatMap((needle) =>
     [needle, ...encodings(needle)].filter((form) => raw.includes(form)).map((form) => `${needle} as ${form}`),
   );
@@ -90,11 +93,15 @@ function tlsData(name: string, overrides: Partial<Parameters<typeof forgeCertifi
 }
 
 /** A database whose Secrets the test writes (the stand-in ignores it, no issuer signs for it). */
-function craftedDatabase(name: string, server: Record<string, string> | undefined): string[] {
+function craftedDatabase(
+  name: string,
+  server: Record<string, string> | undefined,
+  issuer = 'sdb-issuer',
+): string[] {
   const labels = `app.kubernetes.io/name: singlestores.kubedb.com, app.kubernetes.io/instance: ${name}`;
   const documents = [
     singlestoreYaml(name, ns, {
-      issuer: 'sdb-issuer',
+      issuer,
       annotations: { 'standin.kubectl-singlestore.test/ignore': 'true' },
     }),
   ];
@@ -125,7 +132,21 @@ const broken: Record<string, Record<string, string> | undefined> = {
   }),
   'rpt-wrong-key': { ...tlsData('rpt-wrong-key'), 'tls.key': tlsData('x')['tls.key'] },
   'rpt-garbage': { ...tlsData('rpt-garbage'), 'tls.crt': 'this is not PEM' },
+  'rpt-expiring': tlsData('rpt-expiring', { notAfter: new Date(Date.now() + 4 * day) }),
+  'rpt-wrong-ca': {
+    ...tlsData('rpt-wrong-ca', {
+      issuer: forgeCertificate({
+        commonName: 'other-ca',
+        notBefore: new Date(Date.now() - day),
+        notAfter: new Date(Date.now() + 365 * day),
+        isCA: true,
+      }),
+    }),
+  },
+  'rpt-bad-sans': tlsData('rpt-bad-sans', { dnsNames: ['elsewhere.example.com'] }),
 };
+/** The issuer each crafted database names (its Certificates name an external one). */
+const issuerOf: Record<string, string> = { 'rpt-expiring': 'ghost-issuer' };
 
 async function report(args: string[], file: string) {
   const archive = path.join(work, file);
@@ -142,7 +163,9 @@ describe('tls report', { skip: skipReason }, () => {
     documents.push(
       ...craftedDatabase('rpt-canary', { ...tlsData('rpt-canary'), 'canary.txt': canaries.secretValue }),
     );
-    for (const [name, data] of Object.entries(broken)) documents.push(...craftedDatabase(name, data));
+    for (const [name, data] of Object.entries(broken)) {
+      documents.push(...craftedDatabase(name, data, issuerOf[name]));
+    }
     // A pod of the canary database with a literal env value (never scheduled: no node).
     documents.push(`apiVersion: v1
 kind: Pod
@@ -199,13 +222,29 @@ spec:
       ['--redact-names'],
       ['--redact-names', '-v', '8'],
     ].entries()) {
-      const { archive, result } = await report(['-n', ns, ...args], `canary-${index}.tar.gz`);
+      const { archive } = await report(['-n', ns, ...args], `canary-${index}.tar.gz`);
       assert.deepEqual(leaks(archive, needles), [], `flags: ${args.join(' ')}`);
-      // -v 8 logs response bodies as kubectl does (pods with their env): Secret values and tokens never.
-      for (const needle of [canaries.secretValue, ...kubeconfigTokens()]) {
-        assert.ok(
-          !result.stderr.includes(needle) && !result.stdout.includes(needle),
-          `flags: ${args.join(' ')}`,
+    }
+  });
+
+  test('no canary on stderr or stdout of status and report at -v 6 to 9', async () => {
+    const needles = [...Object.values(canaries), ...kubeconfigTokens()];
+    for (const verbosity of ['6', '7', '8', '9']) {
+      const runs = [
+        await runPlugin(['tls', 'status', '-n', ns, '--context', 'admin', '-v', verbosity, '--probe']),
+        await runPlugin(['tls', 'status', 'rpt-canary', '-n', ns, '--context', 'admin', '-v', verbosity]),
+        (await report(['-n', ns, '-v', verbosity], `verbose-${verbosity}.tar.gz`)).result,
+      ];
+      for (const [which, result] of runs.entries()) {
+        assert.match(
+          result.stderr,
+          /^GET https:\/\/127\.0\.0\.1:\d+\/apis\/kubedb\.com\/v1alpha2\/namespaces\/report-e2e\/singlestores/m,
+        );
+        if (Number(verbosity) >= 8) assert.match(result.stderr, /^Response Body: /m, 'bodies are logged');
+        assert.deepEqual(
+          leaksIn(`${result.stderr}${result.stdout}`, needles),
+          [],
+          `-v ${verbosity}, run ${which}`,
         );
       }
     }
@@ -281,11 +320,13 @@ spec:
     assert.match(index, /Not readable or not present:/);
   });
 
-  test('each broken state: the archive names the same first finding as tls status', async () => {
+  test('each broken state: the archive names the same findings as tls status', async () => {
     const { archive } = await report(['-n', ns, '--probe=false'], 'findings.tar.gz');
     const archived = JSON.parse(
       readFileSync(path.join(extract(archive), 'status.json'), 'utf8'),
     ) as StatusReport;
+    const problems = (report: StatusReport, name: string) =>
+      report.databases.find((db) => db.name === name)?.findings.filter((f) => f.severity !== 'info');
     for (const name of Object.keys(broken)) {
       const live = await runPlugin([
         'tls',
@@ -299,12 +340,18 @@ spec:
         'json',
         '--probe=false',
       ]);
-      const first = (report: StatusReport) =>
-        report.databases.find((db) => db.name === name)?.findings.find((f) => f.severity !== 'info');
-      const expected = first(JSON.parse(live.stdout) as StatusReport);
-      assert.ok(expected, `${name} has a finding`);
-      assert.deepEqual(first(archived), expected, name);
+      const expected = problems(JSON.parse(live.stdout) as StatusReport, name);
+      assert.ok(expected?.length, `${name} has a finding`);
+      assert.deepEqual(problems(archived, name), expected, name);
     }
+    const steps = (name: string) => problems(archived, name)?.map((f) => `${f.step}: ${f.message}`);
+    assert.match(
+      steps('rpt-wrong-ca')?.join('\n') ?? '',
+      /secret: .*tls.crt is not signed by the CA in ca.crt/,
+    );
+    assert.match(steps('rpt-bad-sans')?.join('\n') ?? '', /does not cover rpt-bad-sans.report-e2e.svc/);
+    assert.match(steps('rpt-expiring')?.join('\n') ?? '', /Issuer "ghost-issuer" does not exist/);
+    assert.match(steps('rpt-expiring')?.join('\n') ?? '', /expires in 3 day\(s\)|expires in 4 day\(s\)/);
   });
 
   test('--redact-names: no namespace or object name of the test, in any file or file name', async () => {
@@ -325,7 +372,7 @@ spec:
     );
     const dir = extract(archive);
     const status = JSON.parse(readFileSync(path.join(dir, 'status.json'), 'utf8')) as StatusReport;
-    assert.equal(status.databases.length, 6);
+    assert.equal(status.databases.length, 2 + Object.keys(broken).length);
     assert.ok(
       status.databases.every((db) => /^name-\d{3}$/.test(db.name) && /^namespace-\d{3}$/.test(db.namespace)),
     );
@@ -351,6 +398,35 @@ spec:
     assert.match(
       index,
       /secrets: forbidden \(cannot list secrets in namespace "demo": forbidden for user "alice"\)/,
+    );
+  });
+
+  test('a user who may not list Singlestores: the archive says so, the exit code too', async () => {
+    const archive = path.join(work, 'forbidden.tar.gz');
+    const result = await runPlugin([
+      'tls',
+      'report',
+      '-A',
+      '--context',
+      'limited',
+      '--probe=false',
+      '--file',
+      archive,
+    ]);
+    assert.equal(result.code, ExitCode.runtime, result.stderr);
+    assert.match(
+      result.stderr,
+      /^Status: not readable: cannot list singlestores\.kubedb\.com in all namespaces: forbidden for user "alice"$/m,
+    );
+    assert.doesNotMatch(result.stderr, /Status: OK/);
+    const dir = extract(archive);
+    assert.match(
+      readFileSync(path.join(dir, 'status.txt'), 'utf8'),
+      /^tls status could not run: cannot list/,
+    );
+    assert.match(
+      readFileSync(path.join(dir, 'index.txt'), 'utf8'),
+      /^Context: limited: not readable: cannot list singlestores.* \(exit 3\)$/m,
     );
   });
 

@@ -254,7 +254,8 @@ describe('tls rotate', { skip: skipReason }, () => {
         `backing off after a failed issuance of Certificate backoff-server-cert .* will not issue again before ${next.replace(/\./g, '\\.')}`,
       ),
     );
-    assert.ok(result.ms < 5000);
+    // At once, not after waiting the back-off out (or the default --timeout of 10m).
+    assert.ok(result.ms < 30_000, `${result.ms} ms`);
   });
 
   test('--timeout: the timeout exit code and the step it was stuck on', async () => {

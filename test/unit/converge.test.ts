@@ -393,6 +393,8 @@ test('rotate: --restart-only, --stale-only, --no-restart, no wait, dry run, refu
   ]);
   assert.deepEqual(kinds(planRotate(snapshot(), { ...rotateOptions, restartOnly: true, staleOnly: true })), [
     'restart-stale-pods',
+    'wait:rollout',
+    'verify',
   ]);
   const noRestart = planRotate(snapshot(), { ...rotateOptions, method: 'cert-manager', noRestart: true });
   assert.deepEqual(kinds(noRestart), [

@@ -79,3 +79,74 @@ test('the exec stanza is checked as clientcmd does', () => {
     'IfAvailable',
   );
 });
+
+test('--contexts: plugins that prompt take turns, plugins that do not run together', async () => {
+  const { runCli } = await import('../../src/cli/app.ts');
+  const work = mkdtempSync(path.join(tmpdir(), 'exec-turns-'));
+  const log = path.join(work, 'log');
+  // Writes "start"/"end" around a pause, as a plugin waiting for the user would.
+  const plugin = path.join(work, 'prompting-plugin');
+  writeFileSync(
+    plugin,
+    `#!/bin/sh
+echo "start $$" >> "${log}"
+sleep 0.3
+echo "end $$" >> "${log}"
+printf '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"t"}}'
+`,
+  );
+  chmodSync(plugin, 0o755);
+  const kubeconfigFor = (mode: string) => {
+    const names = ['a', 'b', 'c'];
+    const file = path.join(work, `kubeconfig-${mode}`);
+    writeFileSync(
+      file,
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Config',
+        clusters: [{ name: 'down', cluster: { server: 'https://127.0.0.1:1' } }],
+        users: names.map((name) => ({
+          name,
+          user: {
+            exec: {
+              apiVersion: 'client.authentication.k8s.io/v1',
+              command: plugin,
+              interactiveMode: mode,
+            },
+          },
+        })),
+        contexts: names.map((name) => ({ name, context: { cluster: 'down', user: name } })),
+        'current-context': 'a',
+      }),
+    );
+    return file;
+  };
+  // The most plugin runs going on at once, from the log.
+  const overlap = async (mode: string) => {
+    writeFileSync(log, '');
+    const code = await runCli(
+      { programName: 'kubectl-singlestore', args: ['tls', 'status', '-A', '--all-contexts'] },
+      {
+        out: () => {},
+        err: () => {},
+        env: { PATH: process.env.PATH ?? '', KUBECONFIG: kubeconfigFor(mode) },
+        signal: new AbortController().signal,
+        isTTY: false,
+        stdinIsTTY: true,
+      },
+    );
+    assert.equal(code, 3, 'the server is down: every context fails after its credential');
+    let running = 0;
+    let most = 0;
+    const lines = readFileSync(log, 'utf8').trim().split('\n');
+    for (const line of lines) {
+      running += line.startsWith('start') ? 1 : -1;
+      most = Math.max(most, running);
+    }
+    assert.equal(lines.length, 6, 'one run per context');
+    return most;
+  };
+  assert.equal(await overlap('IfAvailable'), 1, 'stdin is a terminal: one prompt at a time');
+  assert.equal(await overlap('Always'), 1);
+  assert.equal(await overlap('Never'), 3, 'no stdin, no prompt: no reason to wait');
+});

@@ -9,7 +9,7 @@ import { X509Certificate } from 'node:crypto';
 import net from 'node:net';
 import { after, test } from 'node:test';
 import tls from 'node:tls';
-import { mysqlTlsHandshake, parseGreeting, sslRequest } from '../../src/tls/mysql-wire.ts';
+import { mysqlTlsHandshake, parseGreeting, sslRequest, TlsContexts } from '../../src/tls/mysql-wire.ts';
 import { forgeCertificate } from '../support/x509-forge.ts';
 
 const day = 86_400_000;
@@ -113,7 +113,7 @@ test('a TLS 1.2 server that asks for a client certificate: the chain, version, c
   assert.equal(outcome.protocol, 'TLSv1.2');
   assert.equal(outcome.certificateRequested, true);
   assert.equal(outcome.greeting.serverVersion, '5.5.5-10.11.19-MariaDB');
-  assert.ok(outcome.chain[0]?.equals(new X509Certificate(server.pem).raw), 'the served leaf, as DER');
+  assert.ok(outcome.chain[0]?.raw.equals(new X509Certificate(server.pem).raw), 'the served leaf');
 });
 
 test('a server that asks for nothing under TLS 1.2, and TLS 1.3 where the request is not visible', async () => {
@@ -163,4 +163,22 @@ test('a port that accepts and never answers ends at the signal, at once', async 
     handshakeWith((silent.address() as net.AddressInfo).port, { signal: AbortSignal.timeout(300) }),
   );
   assert.ok(performance.now() - started < 1500);
+});
+
+test('shared TLS contexts: one per set of settings, and handshakes through them see the same', async () => {
+  const contexts = new TlsContexts();
+  assert.equal(contexts.get({ maxVersion: 'TLSv1.2' }), contexts.get({ maxVersion: 'TLSv1.2' }));
+  assert.notEqual(contexts.get({ maxVersion: 'TLSv1.2' }), contexts.get({}));
+  const port = await listen(greeting(true), tlsOn({ maxVersion: 'TLSv1.2' }));
+  const [first, second] = await Promise.all([
+    handshakeWith(port, { contexts, maxVersion: 'TLSv1.2' }),
+    handshakeWith(port, { contexts, maxVersion: 'TLSv1.2' }),
+  ]);
+  assert.equal(first?.kind === 'tls' && first.protocol, 'TLSv1.2');
+  assert.equal(
+    second?.kind === 'tls' && second.chain[0]?.subject,
+    first?.kind === 'tls' && first.chain[0]?.subject,
+  );
+  const legacy = await handshakeWith(port, { contexts, minVersion: 'TLSv1', maxVersion: 'TLSv1.1' });
+  assert.equal(legacy.kind, 'handshake-failed', 'the settings of the context apply');
 });

@@ -41,3 +41,43 @@ test('other objects are logged as they are, truncated when long', () => {
   assert.equal(redactBody(JSON.stringify(certificate)), JSON.stringify(certificate));
   assert.match(redactBody('x'.repeat(5000), 100), /truncated 4900 chars/);
 });
+
+test('literal env values and every last-applied annotation are redacted, references kept', () => {
+  const pods = {
+    kind: 'PodList',
+    items: [
+      {
+        kind: 'Pod',
+        metadata: {
+          annotations: {
+            'kubectl.kubernetes.io/last-applied-configuration': '{"env":[{"value":"hunter2"}]}',
+          },
+        },
+        spec: {
+          containers: [
+            {
+              env: [
+                { name: 'ROOT_PASSWORD', value: 'hunter2' },
+                { name: 'FROM', valueFrom: { secretKeyRef: { name: 'auth', key: 'password' } } },
+              ],
+            },
+          ],
+        },
+      },
+    ],
+  };
+  const out = redactBody(JSON.stringify(pods));
+  assert.doesNotMatch(out, /hunter2/);
+  assert.match(out, /"name":"ROOT_PASSWORD","value":"<redacted>"/);
+  assert.match(out, /"secretKeyRef":\{"name":"auth","key":"password"\}/);
+});
+
+test('bearer tokens in any text, and credential-named fields, are redacted', () => {
+  assert.equal(
+    redactBody('proxy said: Authorization: Bearer abc.def-ghi'),
+    'proxy said: Authorization: Bearer <redacted>',
+  );
+  const out = redactBody(JSON.stringify({ spec: { 'id-token': 'x1', clientSecret: 'x2', automount: true } }));
+  assert.doesNotMatch(out, /x1|x2/);
+  assert.match(out, /"automount":true/);
+});

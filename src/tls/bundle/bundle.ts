@@ -23,11 +23,33 @@ import type { ArchiveFile } from './tar.ts';
 export const bundleApiVersion = 'singlestore.tls.kubedb.com/v1';
 
 export interface BundleOptions {
-  now: Date;
-  /** The kubeconfig context ("" in-cluster). */
-  contextName: string;
   pluginVersion: string;
   redactNames: boolean;
+}
+
+/** The outcome of a context that could not be collected (unreachable, refused, no such database). */
+export const failedOutcome = 'failed';
+/** The outcome of a context whose Singlestores could not be listed (forbidden, CRD not installed). */
+export const unreadableOutcome = 'not readable';
+
+/** A file of one context's part of the archive, its path relative to the context's folder. */
+export interface DescribedFile extends ArchiveFile {
+  description: string;
+}
+
+/**
+ * One context's part of the archive: its files, or the error that kept it out. `outcome` is the
+ * status's health, `unreadableOutcome` or `failedOutcome`.
+ */
+export interface ContextSection {
+  /** The kubeconfig context ("" in-cluster). */
+  context: string;
+  outcome: string;
+  exitCode: number;
+  error?: string;
+  files: DescribedFile[];
+  dropped: RedactionCounts;
+  unavailable: Unavailable[];
 }
 
 export interface Unavailable {
@@ -40,10 +62,18 @@ export interface BundleIndex {
   apiVersion: typeof bundleApiVersion;
   kind: 'TLSSupportBundle';
   generatedAt: string;
-  context: string;
-  redaction: { names: boolean; dropped: RedactionCounts; rules: string[] };
+  /** Every context of the command; `folder` is "" when the archive covers one context. */
+  contexts: {
+    context: string;
+    folder: string;
+    outcome: string;
+    exitCode: number;
+    error?: string;
+    dropped: RedactionCounts;
+    unavailable: Unavailable[];
+  }[];
+  redaction: { names: boolean; rules: string[] };
   files: { path: string; description: string; bytes: number }[];
-  unavailable: Unavailable[];
 }
 
 export const redactionRules = [
@@ -54,14 +84,23 @@ export const redactionRules = [
   'nothing from the kubeconfig (no server credentials, tokens or certificates)',
 ];
 
-/** `singlestore-tls-report-<context>-20260102T030405Z.tar.gz`, the context made safe for any file system. */
-export function defaultFileName(contextName: string, now: Date): string {
+/**
+ * `singlestore-tls-report-<context>-20260102T030405Z.tar.gz`, the context made safe for any file
+ * system; with many contexts, `singlestore-tls-report-contexts-<time>.tar.gz`.
+ */
+export function defaultFileName(contextNames: string[], now: Date): string {
   const stamp = now
     .toISOString()
     .replace(/\.\d+Z$/, 'Z')
     .replace(/[-:]/g, '');
-  const context = contextName.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[._]+/, '') || 'in-cluster';
-  return `singlestore-tls-report-${context.slice(0, 80)}-${stamp}.tar.gz`;
+  const label = contextNames.length === 1 ? safeName(contextNames[0] ?? '') : 'contexts';
+  return `singlestore-tls-report-${label}-${stamp}.tar.gz`;
+}
+
+/** A context name as a file or folder name: EKS's `arn:aws:eks:...:cluster/x` holds `:` and `/`. */
+function safeName(contextName: string): string {
+  const safe = contextName.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[._]+/, '') || 'in-cluster';
+  return safe.slice(0, 80);
 }
 
 interface Entry {
@@ -70,11 +109,15 @@ interface Entry {
   text: string;
 }
 
+/**
+ * One context's files. `report` is the status, or the reason it could not be made (the Singlestores
+ * could not be listed): then the files hold whatever else was readable, and status.txt says why.
+ */
 export function buildBundle(
   collected: Collected,
-  report: StatusReport,
+  report: StatusReport | { unreadable: string },
   options: BundleOptions,
-): ArchiveFile[] {
+): Pick<ContextSection, 'files' | 'dropped' | 'unavailable'> & { pseudonymize: (text: string) => string } {
   const { snapshot } = collected;
   const counts = emptyCounts();
   const unavailable: Unavailable[] = [];
@@ -171,7 +214,12 @@ export function buildBundle(
   const pseudonyms = new Pseudonyms();
   if (options.redactNames) {
     const all = written.flatMap(([, objects]) => objects);
-    const namespaces = [...all.map((o) => o.metadata.namespace), ...secrets.map((s) => s.namespace)];
+    const { scope } = snapshot;
+    const namespaces = [
+      ...all.map((o) => o.metadata.namespace),
+      ...secrets.map((s) => s.namespace),
+      scope.namespace,
+    ];
     for (const namespace of [...new Set(namespaces)].sort()) pseudonyms.addNamespace(namespace);
     const names = [
       ...all.map((o) => o.metadata.name),
@@ -182,25 +230,38 @@ export function buildBundle(
       ]),
       ...issuerRefs.map((ref) => ref.name),
       ...referencedNames(all),
+      scope.name ?? '',
     ];
     for (const name of [...new Set(names)].filter(Boolean).sort()) pseudonyms.addName(name);
   }
 
+  const status: Entry[] =
+    'unreadable' in report
+      ? [
+          {
+            path: 'status.txt',
+            description: 'why tls status could not run',
+            text: `tls status could not run: ${report.unreadable}\n`,
+          },
+        ]
+      : [
+          {
+            path: 'status.txt',
+            description: 'tls status: the table (wide) and every database in detail',
+            text: `${renderers.wide(report)}\n${renderers.detail(report)}`,
+          },
+          {
+            path: 'status.json',
+            description: `tls status -o json (${report.apiVersion}, README "tls status JSON")`,
+            text: renderers.json(report),
+          },
+        ];
   const entries: Entry[] = [
-    {
-      path: 'status.txt',
-      description: 'tls status: the table (wide) and every database in detail',
-      text: `${renderers.wide(report)}\n${renderers.detail(report)}`,
-    },
-    {
-      path: 'status.json',
-      description: `tls status -o json (${report.apiVersion}, README "tls status JSON")`,
-      text: renderers.json(report),
-    },
+    ...status,
     {
       path: 'versions.json',
       description: 'plugin, API server, cert-manager and KubeDB versions (where discoverable)',
-      text: renderData(versions(collected, options, unavailable), 'json'),
+      text: renderData(versions(collected, options.pluginVersion, unavailable), 'json'),
     },
   ];
   for (const [type, objects] of written) {
@@ -239,36 +300,75 @@ export function buildBundle(
     });
   }
 
-  const files = entries.map((entry) => ({
-    path: pseudonyms.apply(entry.path),
-    description: entry.description,
-    content: Buffer.from(pseudonyms.apply(entry.text)),
-  }));
+  return {
+    files: entries.map((entry) => ({
+      path: pseudonyms.apply(entry.path),
+      description: entry.description,
+      content: Buffer.from(pseudonyms.apply(entry.text)),
+    })),
+    dropped: counts,
+    unavailable: unavailable.map((entry) => ({ ...entry, message: pseudonyms.apply(entry.message) })),
+    pseudonymize: (text) => pseudonyms.apply(text),
+  };
+}
+
+/**
+ * The archive: one context's files at its root, or each context's under `contexts/<context>/`; one
+ * index (index.json, index.txt) and one sha256 manifest (SHA256SUMS) for the whole.
+ */
+export function archiveFiles(
+  sections: ContextSection[],
+  options: { now: Date; redactNames: boolean },
+): ArchiveFile[] {
+  const folders = new Set<string>();
+  const folderOf = (section: ContextSection) => {
+    if (sections.length === 1) return '';
+    let folder = `contexts/${safeName(section.context)}`;
+    for (let n = 2; folders.has(folder); n++) folder = `contexts/${safeName(section.context)}-${n}`;
+    folders.add(folder);
+    return `${folder}/`;
+  };
+  const placed = sections.map((section) => {
+    const folder = section.files.length ? folderOf(section) : '';
+    return {
+      section,
+      folder,
+      files: section.files.map((file) => ({ ...file, path: `${folder}${file.path}` })),
+    };
+  });
+  const files = placed.flatMap((entry) => entry.files);
   const index: BundleIndex = {
     apiVersion: bundleApiVersion,
     kind: 'TLSSupportBundle',
     generatedAt: options.now.toISOString(),
-    context: options.contextName,
-    redaction: { names: options.redactNames, dropped: counts, rules: redactionRules },
+    contexts: placed.map(({ section, folder }) => ({
+      context: section.context,
+      folder,
+      outcome: section.outcome,
+      exitCode: section.exitCode,
+      ...(section.error !== undefined ? { error: section.error } : {}),
+      dropped: section.dropped,
+      unavailable: section.unavailable,
+    })),
+    redaction: { names: options.redactNames, rules: redactionRules },
     files: files.map((file) => ({
       path: file.path,
       description: file.description,
       bytes: file.content.length,
     })),
-    unavailable: unavailable.map((entry) => ({ ...entry, message: pseudonyms.apply(entry.message) })),
   };
-  const indexFiles = [
+  const archived = [
     { path: 'index.json', content: Buffer.from(renderData(index, 'json')) },
     { path: 'index.txt', content: Buffer.from(indexText(index)) },
+    ...files.map(({ path, content }) => ({ path, content })),
   ];
-  const archived = [...indexFiles, ...files.map(({ path, content }) => ({ path, content }))];
   const sums = archived.map(
     (file) => `${createHash('sha256').update(file.content).digest('hex')}  ${file.path}\n`,
   );
   return [...archived, { path: 'SHA256SUMS', content: Buffer.from(sums.join('')) }];
 }
 
-function versions(collected: Collected, options: BundleOptions, unavailable: Unavailable[]) {
+function versions(collected: Collected, pluginVersion: string, unavailable: Unavailable[]) {
   const server = collected.serverVersion;
   if (!server.ok) unavailable.push({ what: 'API server /version', reason: 'error', message: server.message });
   const imagesOf = (names: string[]) => {
@@ -287,7 +387,7 @@ function versions(collected: Collected, options: BundleOptions, unavailable: Una
     });
   }
   return {
-    plugin: options.pluginVersion,
+    plugin: pluginVersion,
     apiServer: server.ok
       ? { gitVersion: server.value.gitVersion, platform: server.value.platform }
       : 'unavailable',
@@ -297,10 +397,22 @@ function versions(collected: Collected, options: BundleOptions, unavailable: Una
 }
 
 function indexText(index: BundleIndex): string {
+  const many = index.contexts.length > 1;
+  const outcome = (entry: BundleIndex['contexts'][number]) =>
+    `${entry.outcome}${entry.error ? `: ${entry.error}` : ''} (exit ${entry.exitCode})`;
+  const name = (context: string) => context || '(in-cluster)';
   const lines = [
     `TLS support bundle (kubectl-singlestore), ${index.generatedAt}`,
-    `Context: ${index.context || '(in-cluster)'}`,
-    `Names redacted: ${index.redaction.names ? 'yes (stable pseudonyms)' : 'no'}`,
+    ...(many
+      ? [
+          'Contexts:',
+          ...index.contexts.map(
+            (entry) =>
+              `  ${name(entry.context)}${entry.folder ? ` (${entry.folder})` : ''}: ${outcome(entry)}`,
+          ),
+        ]
+      : index.contexts.map((entry) => `Context: ${name(entry.context)}: ${outcome(entry)}`)),
+    `Names redacted: ${index.redaction.names ? 'yes (stable pseudonyms, per context)' : 'no'}`,
     '',
     'Files:',
     ...index.files.map((file) => `  ${file.path}  ${file.description}`),
@@ -308,15 +420,19 @@ function indexText(index: BundleIndex): string {
     '  SHA256SUMS  sha256 of every file (sha256sum -c SHA256SUMS)',
     '',
     'Not readable or not present:',
-    ...(index.unavailable.length
-      ? index.unavailable.map((entry) => `  ${entry.what}: ${entry.reason} (${entry.message})`)
-      : ['  (nothing)']),
-    '',
-    'Redaction:',
-    ...index.redaction.rules.map((rule) => `  - ${rule}`),
-    `  dropped: ${Object.entries(index.redaction.dropped)
-      .map(([what, count]) => `${count} ${what}`)
-      .join(', ')}`,
   ];
+  const unavailable = index.contexts.flatMap((entry) =>
+    entry.unavailable.map(
+      (item) => `  ${many ? `${name(entry.context)}: ` : ''}${item.what}: ${item.reason} (${item.message})`,
+    ),
+  );
+  lines.push(...(unavailable.length ? unavailable : ['  (nothing)']), '', 'Redaction:');
+  lines.push(...index.redaction.rules.map((rule) => `  - ${rule}`));
+  for (const entry of index.contexts.filter((e) => e.outcome !== failedOutcome)) {
+    const dropped = Object.entries(entry.dropped)
+      .map(([what, count]) => `${count} ${what}`)
+      .join(', ');
+    lines.push(`  dropped${many ? ` in ${name(entry.context)}` : ''}: ${dropped}`);
+  }
   return `${lines.join('\n')}\n`;
 }

@@ -479,6 +479,7 @@ class Execution {
         return;
       }
       case 'rollout':
+        if (spec.ifRestarted && this.record.restarted.length === 0) return;
         await waitFor(context, rolloutStep(namespace, spec.petSets, spec.mounted, spec.unmounted));
         return;
     }

@@ -61,7 +61,14 @@ export type WaitSpec =
   | { step: 'ops-request'; name?: string }
   | { step: 'certificates'; names: string[]; after: Record<string, number> }
   | { step: 'secrets'; names: string[]; oldSerials: Record<string, string> }
-  | { step: 'rollout'; petSets: string[]; mounted: string[]; unmounted?: string[] };
+  | {
+      step: 'rollout';
+      petSets: string[];
+      mounted: string[];
+      unmounted?: string[];
+      /** Only when this run restarted something (--stale-only may restart nothing). */
+      ifRestarted?: boolean;
+    };
 
 /** One Certificate to renew as `cmctl renew` does, marked with where the rotation starts. */
 export interface Renewal {

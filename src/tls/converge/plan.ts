@@ -533,7 +533,20 @@ export function planRotate(snapshot: ConvergeSnapshot, options: RotatePlanOption
         operation: 'rotate',
         method: 'restart-only',
         result: 'restarted',
-        actions: [{ kind: 'restart-stale-pods' }],
+        actions: [
+          { kind: 'restart-stale-pods' },
+          // Deleted pods too: their PetSet counts them ready only a moment after they are (kubectl
+          // rollout status reads the same status), and the final check reads the PetSet.
+          ...(waiting
+            ? [
+                {
+                  kind: 'wait',
+                  wait: { step: 'rollout', petSets, mounted: secrets, ifRestarted: true },
+                } as Action,
+              ]
+            : []),
+          ...verifyAndFinish([]),
+        ],
       });
     return plan(snapshot, {
       operation: 'rotate',

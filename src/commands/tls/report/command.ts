@@ -22,7 +22,7 @@ export const reportCommand: CommandDefinition = {
     {
       name: 'file',
       type: 'string',
-      describe: 'Archive to write (default: singlestore-tls-report-<context>-<time>.tar.gz)',
+      describe: 'Archive to write (default: singlestore-tls-report-<context or "contexts">-<time>.tar.gz)',
       complete: { kind: 'files' },
     },
     {
@@ -40,26 +40,40 @@ export const reportCommand: CommandDefinition = {
   ],
   run: async (argv, context) => {
     const contexts = await selectedContexts(argv, context.io.env);
-    if (contexts && contexts.length > 1 && typeof argv.file === 'string') {
-      throw new UsageError('--file names one archive: with many contexts each gets its default name');
-    }
-    const { runReport, runReportAcrossContexts } = await import('./report.ts');
-    const reportFor = async (argv: ParsedArgs) => {
-      const factory = await context.factory(argv);
-      return runReport(reportOptions(argv, factory.namespace), {
-        client: factory.client,
-        out: context.io.out,
-        err: context.io.err,
-        interrupt: context.io.signal,
-        now: context.now(),
-        commandName: context.displayName,
-        contextName: factory.connection.contextName,
-        pluginVersion: `${buildInfo.version} (${buildInfo.gitCommit})`,
-        writeFile: (path, data) => writeFileSync(path, data, { mode: 0o600 }),
-      });
+    const { contextSection, runReport, runReportAcrossContexts } = await import('./report.ts');
+    const now = context.now();
+    const archive = {
+      out: context.io.out,
+      err: context.io.err,
+      now,
+      writeFile: (path: string, data: Buffer) => writeFileSync(path, data, { mode: 0o600 }),
     };
-    if (!contexts) return reportFor(argv);
-    return runReportAcrossContexts(contexts, (name) => reportFor({ ...argv, context: name }), context.io.err);
+    const sectionDeps = async (argv: ParsedArgs) => {
+      const factory = await context.factory(argv);
+      return {
+        options: reportOptions(argv, factory.namespace),
+        deps: {
+          client: factory.client,
+          interrupt: context.io.signal,
+          now,
+          commandName: context.displayName,
+          contextName: factory.connection.contextName,
+          pluginVersion: `${buildInfo.version} (${buildInfo.gitCommit})`,
+        },
+      };
+    };
+    if (!contexts) {
+      const { options, deps } = await sectionDeps(argv);
+      return runReport(options, { ...deps, ...archive });
+    }
+    return runReportAcrossContexts(contexts, reportOptions(argv, ''), {
+      ...archive,
+      sectionFor: async (name, progress) => {
+        // Each context's own namespace without -n, as with --context NAME alone.
+        const { options, deps } = await sectionDeps({ ...argv, context: name });
+        return contextSection(options, { ...deps, progress });
+      },
+    });
   },
 };
 

@@ -48,6 +48,24 @@ export async function runStatus(options: StatusOptions, deps: StatusDeps): Promi
   return report.summary.health === 'OK' ? ExitCode.ok : ExitCode.findings;
 }
 
+/** Why no status can be made when the Singlestores could not be listed (forbidden, CRD missing). */
+export function unreadableSinglestores({ reason, message }: { reason: string; message: string }): ApiError {
+  if (reason === 'not-served') {
+    return new ApiError(
+      "KubeDB's Singlestore CRD (singlestores.kubedb.com) is not installed in this cluster",
+      404,
+      reason,
+    );
+  }
+  return new ApiError(message, reason === 'forbidden' ? 403 : 500, reason);
+}
+
+/** The one database named on the command line is not there. */
+export function notFound(name: string, namespace: string | undefined): ApiError {
+  const where = namespace ? `namespace "${namespace}"` : 'any namespace';
+  return new ApiError(`singlestores.kubedb.com "${name}" not found in ${where}`, 404, 'NotFound');
+}
+
 /** Gather and diagnose: the report of one cluster, or the ApiError that made it impossible. */
 export async function statusReport(
   options: StatusOptions,
@@ -74,21 +92,8 @@ export async function statusReport(
         : {}),
     },
   );
-  const where = namespace ? `namespace "${namespace}"` : 'any namespace';
-  if (!snapshot.singlestores.ok) {
-    const { reason, message } = snapshot.singlestores;
-    if (reason === 'not-served') {
-      throw new ApiError(
-        "KubeDB's Singlestore CRD (singlestores.kubedb.com) is not installed in this cluster",
-        404,
-        reason,
-      );
-    }
-    throw new ApiError(message, reason === 'forbidden' ? 403 : 500, reason);
-  }
-  if (options.name && snapshot.singlestores.items.length === 0) {
-    throw new ApiError(`singlestores.kubedb.com "${options.name}" not found in ${where}`, 404, 'NotFound');
-  }
+  if (!snapshot.singlestores.ok) throw unreadableSinglestores(snapshot.singlestores);
+  if (options.name && snapshot.singlestores.items.length === 0) throw notFound(options.name, namespace);
   return diagnose(snapshot, {
     now: deps.now,
     warnWithinMs: options.warnWithinMs,
