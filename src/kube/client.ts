@@ -39,6 +39,11 @@ export interface WatchOptions extends ListOptions {
 }
 
 export type DryRun = 'none' | 'client' | 'server';
+
+/** What every line about a dry-run write ends with (kubectl's " (dry run)"). */
+export function dryRunNote(dryRun: DryRun): string {
+  return dryRun === 'none' ? '' : ' (dry run)';
+}
 export type PatchType = 'merge' | 'json' | 'strategic';
 
 const patchContentTypes: Record<PatchType, string> = {
@@ -116,7 +121,7 @@ export class KubeClient {
     name: string,
   ): Promise<T> {
     const path = resourcePath(type, { namespace, name });
-    return this.json<T>('GET', path, undefined, { verb: 'get', type, namespace, name });
+    return this.json<T>('GET', path, { body: undefined, action: { verb: 'get', type, namespace, name } });
   }
 
   /** GET that answers `undefined` for 404 instead of throwing. */
@@ -136,10 +141,13 @@ export class KubeClient {
   /** One LIST, never paginated: a cluster-wide view costs one request per kind. */
   async list<T extends KubeObject>(type: ResourceType, options: ListOptions = {}): Promise<ObjectList<T>> {
     const path = resourcePath(type, { namespace: options.namespace }) + query(selectorQuery(options));
-    return this.json<ObjectList<T>>('GET', path, undefined, {
-      verb: 'list',
-      type,
-      namespace: options.namespace,
+    return this.json<ObjectList<T>>('GET', path, {
+      body: undefined,
+      action: {
+        verb: 'list',
+        type,
+        namespace: options.namespace,
+      },
     });
   }
 
@@ -163,8 +171,7 @@ export class KubeClient {
       const page: ObjectList<T> = await this.json(
         'GET',
         base + query({ ...selectorQuery(options), limit, continue: token }),
-        undefined,
-        { verb: 'list', type, namespace: options.namespace },
+        { body: undefined, action: { verb: 'list', type, namespace: options.namespace } },
       );
       token = page.metadata?.continue || undefined;
       onPage(page.items ?? []);
@@ -178,12 +185,15 @@ export class KubeClient {
     dryRun: DryRun = 'none',
   ): Promise<T> {
     const path = resourcePath(type, { namespace }) + query(dryRunQuery(dryRun));
-    return this.json<T>('POST', path, body, { verb: 'create', type, namespace, name: body.metadata.name });
+    return this.json<T>('POST', path, {
+      body,
+      action: { verb: 'create', type, namespace, name: body.metadata.name },
+    });
   }
 
   /** POST to a path outside the resource model (reviews); `what` names it in errors. */
   async createRaw<T>(path: string, body: unknown, what: string): Promise<T> {
-    const response = await this.request('POST', path, body, undefined);
+    const response = await this.request({ method: 'POST', path, body, action: undefined });
     if (response.status >= 400) {
       throw new ApiError(`cannot ${what}: ${statusText(response)}`, response.status, String(response.status));
     }
@@ -192,7 +202,7 @@ export class KubeClient {
 
   /** GET of a path outside the resource model (`/version`); `what` names it in errors. */
   async getRaw<T>(path: string, what: string): Promise<T> {
-    const response = await this.request('GET', path, undefined, undefined);
+    const response = await this.request({ method: 'GET', path, body: undefined, action: undefined });
     if (response.status >= 400) {
       throw new ApiError(
         `cannot ${what}: ${response.body.slice(0, 200)}`,
@@ -212,13 +222,11 @@ export class KubeClient {
   ): Promise<T> {
     const { patchType = 'merge', dryRun = 'none', subresource } = options;
     const path = resourcePath(type, { namespace, name, subresource }) + query(dryRunQuery(dryRun));
-    return this.json<T>(
-      'PATCH',
-      path,
-      patch,
-      { verb: 'patch', type, namespace, name, subresource },
-      patchContentTypes[patchType],
-    );
+    return this.json<T>('PATCH', path, {
+      body: patch,
+      action: { verb: 'patch', type, namespace, name, subresource },
+      contentType: patchContentTypes[patchType],
+    });
   }
 
   /**
@@ -239,7 +247,7 @@ export class KubeClient {
     const body = options.uid
       ? { apiVersion: 'v1', kind: 'DeleteOptions', preconditions: { uid: options.uid } }
       : undefined;
-    await this.json('DELETE', path, body, { verb: 'delete', type, namespace, name });
+    await this.json('DELETE', path, { body, action: { verb: 'delete', type, namespace, name } });
   }
 
   /** Whether the API server serves this type (its CRD is installed and established). */
@@ -247,17 +255,19 @@ export class KubeClient {
     const groupVersion = type.group ? `/apis/${type.group}/${type.version}` : `/api/${type.version}`;
     let pending = this.discovered.get(groupVersion);
     if (!pending) {
-      pending = this.request('GET', groupVersion, undefined, undefined).then((response) => {
-        if (response.status === 404) return new Set<string>();
-        const action: Action = { verb: 'get', type };
-        if (response.status >= 400) throw apiError(response, action, this.settings.userName);
-        const doc = parseJson<{ resources?: { name: string }[] }>(
-          response,
-          `cannot ${describe(action)}`,
-          this.settings.server,
-        );
-        return new Set((doc.resources ?? []).map((resource) => resource.name));
-      });
+      pending = this.request({ method: 'GET', path: groupVersion, body: undefined, action: undefined }).then(
+        (response) => {
+          if (response.status === 404) return new Set<string>();
+          const action: Action = { verb: 'get', type };
+          if (response.status >= 400) throw apiError(response, action, this.settings.userName);
+          const doc = parseJson<{ resources?: { name: string }[] }>(
+            response,
+            `cannot ${describe(action)}`,
+            this.settings.server,
+          );
+          return new Set((doc.resources ?? []).map((resource) => resource.name));
+        },
+      );
       this.discovered.set(groupVersion, pending);
     }
     return (await pending).has(type.plural);
@@ -319,11 +329,10 @@ export class KubeClient {
   private async json<T>(
     method: string,
     path: string,
-    body: unknown,
-    action: Action,
-    contentType = 'application/json',
+    sent: { body: unknown; action: Action; contentType?: string },
   ): Promise<T> {
-    const response = await this.request(method, path, body, action, contentType);
+    const { body, action, contentType = 'application/json' } = sent;
+    const response = await this.request({ method, path, body, action, contentType });
     if (response.status >= 400) throw apiError(response, action, this.settings.userName);
     return parseJson<T>(response, `cannot ${describe(action)}`, this.settings.server);
   }
@@ -353,13 +362,14 @@ export class KubeClient {
   }
 
   /** One request; a GET answered 429/5xx or cut by a reset is retried with back-off (Retry-After honoured). */
-  private async request(
-    method: string,
-    path: string,
-    body: unknown,
-    action: Action | undefined,
-    contentType = 'application/json',
-  ): Promise<Response> {
+  private async request(request: {
+    method: string;
+    path: string;
+    body: unknown;
+    action: Action | undefined;
+    contentType?: string;
+  }): Promise<Response> {
+    const { method, path, body, action, contentType = 'application/json' } = request;
     let refreshed = false;
     for (let attempt = 1; ; attempt++) {
       const retry = method === 'GET' && attempt <= maxReadRetries;
@@ -369,7 +379,7 @@ export class KubeClient {
       } catch (error) {
         const code = error instanceof ApiError ? error.reason : '';
         if (!retry || !retryableNetwork.has(code)) throw error;
-        await this.pause(method, path, attempt, undefined, code);
+        await this.pause({ method, path, attempt, retryAfter: undefined, why: code });
         continue;
       }
       // client-go's exec round tripper refreshes the credential once on a 401 (maybeRefreshCreds in
@@ -380,17 +390,24 @@ export class KubeClient {
         if (this.credentials.unauthorized(response.authorization) && method === 'GET') continue;
       }
       if (!retry || !retryableStatus.has(response.status)) return response;
-      await this.pause(method, path, attempt, response.retryAfter, String(response.status));
+      await this.pause({
+        method,
+        path,
+        attempt,
+        retryAfter: response.retryAfter,
+        why: String(response.status),
+      });
     }
   }
 
-  private async pause(
-    method: string,
-    path: string,
-    attempt: number,
-    retryAfter: number | undefined,
-    why: string,
-  ): Promise<void> {
+  private async pause(retry: {
+    method: string;
+    path: string;
+    attempt: number;
+    retryAfter: number | undefined;
+    why: string;
+  }): Promise<void> {
+    const { method, path, attempt, retryAfter, why } = retry;
     const ms = Math.min(
       retryAfter !== undefined ? retryAfter * 1000 : 200 * 2 ** (attempt - 1),
       maxRetryDelayMs,

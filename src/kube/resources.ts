@@ -13,6 +13,8 @@ export const Resources = {
   service: { group: '', version: 'v1', plural: 'services', kind: 'Service', namespaced: true },
   pod: { group: '', version: 'v1', plural: 'pods', kind: 'Pod', namespaced: true },
   event: { group: '', version: 'v1', plural: 'events', kind: 'Event', namespaced: true },
+  /** Written by the commands that change a database (their audit trail); read as core v1 events. */
+  auditEvent: { group: 'events.k8s.io', version: 'v1', plural: 'events', kind: 'Event', namespaced: true },
   crd: {
     group: 'apiextensions.k8s.io',
     version: 'v1',

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { UsageError } from '../errors.ts';
 import { nameWithSuffix } from '../kubedb/naming.ts';
 import type { Certificate, Singlestore } from '../kubedb/types.ts';
-import { managedBy } from './ops-requests.ts';
+import { managedBy } from './converge/markers.ts';
 
 export const userAnnotation = 'kubectl-singlestore.kubedb.com/db-user';
 export const clientCertificateComponent = 'client-certificate';

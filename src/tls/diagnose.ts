@@ -120,32 +120,29 @@ function diagnoseDatabase(db: Singlestore, snapshot: Snapshot, options: Diagnose
     findings: check.findings,
   };
   if (phase !== 'Ready') {
-    add(
-      check,
-      'database',
-      phase === 'Critical' || phase === 'NotReady' ? 'warning' : 'info',
-      `Singlestore ${namespace}/${name}`,
-      `the database phase is ${phase}`,
-    );
+    add(check, {
+      step: 'database',
+      severity: phase === 'Critical' || phase === 'NotReady' ? 'warning' : 'info',
+      object: `Singlestore ${namespace}/${name}`,
+      message: `the database phase is ${phase}`,
+    });
   }
   if (!tls?.issuerRef) {
-    add(
-      check,
-      'database',
-      options.requireTls ? 'critical' : 'info',
-      `Singlestore ${namespace}/${name}`,
-      'TLS is not enabled (spec.tls is not set)',
-      `${options.commandName} tls enable ${name} -n ${namespace} --issuer <issuer>`,
-    );
+    add(check, {
+      step: 'database',
+      severity: options.requireTls ? 'critical' : 'info',
+      object: `Singlestore ${namespace}/${name}`,
+      message: 'TLS is not enabled (spec.tls is not set)',
+      hint: `${options.commandName} tls enable ${name} -n ${namespace} --issuer <issuer>`,
+    });
   } else {
     if (!snapshot.certManagerServed) {
-      add(
-        check,
-        'cert-manager',
-        'critical',
-        `Singlestore ${namespace}/${name}`,
-        'spec.tls is set but cert-manager is not installed',
-      );
+      add(check, {
+        step: 'cert-manager',
+        severity: 'critical',
+        object: `Singlestore ${namespace}/${name}`,
+        message: 'spec.tls is set but cert-manager is not installed',
+      });
     }
     const ref = tls.issuerRef;
     report.tls.issuerRef = {
@@ -156,21 +153,24 @@ function diagnoseDatabase(db: Singlestore, snapshot: Snapshot, options: Diagnose
     const invalid = invalidIssuerRef(ref);
     const issuer = invalid ? undefined : checkIssuer(check, ref);
     if (invalid) {
-      add(
-        check,
-        'issuer',
-        'critical',
-        `Singlestore ${namespace}/${name}`,
-        invalid,
-        `kubectl edit singlestore ${name} -n ${namespace}: set spec.tls.issuerRef to {apiGroup: cert-manager.io, kind: Issuer or ClusterIssuer, name: ...}`,
-      );
+      add(check, {
+        step: 'issuer',
+        severity: 'critical',
+        object: `Singlestore ${namespace}/${name}`,
+        message: invalid,
+        hint: `kubectl edit singlestore ${name} -n ${namespace}: set spec.tls.issuerRef to {apiGroup: cert-manager.io, kind: Issuer or ClusterIssuer, name: ...}`,
+      });
     }
     if (issuer) report.tls.issuer = issuer.report;
     report.certificates = certificateSpecs(db).map((spec) => checkCertificate(check, spec));
     if (issuer) issuer.report.ca = checkCaLineage(check, issuer, report.certificates);
-    notChecked(check, 'pods', snapshot.pods, 'Pods');
-    notChecked(check, 'certificate', snapshot.certificateRequests, 'CertificateRequests', 'info');
-    notChecked(check, 'certificate', snapshot.certificateEvents, 'Events', 'info');
+    notChecked(check, snapshot.pods, { step: 'pods', what: 'Pods' });
+    notChecked(check, snapshot.certificateRequests, {
+      step: 'certificate',
+      what: 'CertificateRequests',
+      severity: 'info',
+    });
+    notChecked(check, snapshot.certificateEvents, { step: 'certificate', what: 'Events', severity: 'info' });
     const clientCertificates = checkClientCertificates(check);
     if (clientCertificates.length) report.clientCertificates = clientCertificates;
     report.petSets = checkPetSets(check, report.certificates);
@@ -180,7 +180,8 @@ function diagnoseDatabase(db: Singlestore, snapshot: Snapshot, options: Diagnose
     const earliest = expiries.sort((a, b) => a.notAfter.localeCompare(b.notAfter))[0];
     if (earliest) report.earliestExpiry = { notAfter: earliest.notAfter, daysLeft: earliest.daysLeft };
   }
-  if (tls?.issuerRef) notChecked(check, 'ops-request', snapshot.opsRequests, 'SinglestoreOpsRequests');
+  if (tls?.issuerRef)
+    notChecked(check, snapshot.opsRequests, { step: 'ops-request', what: 'SinglestoreOpsRequests' });
   checkOpsRequests(check, report.opsRequests);
   check.findings.sort(
     (a, b) => steps.indexOf(a.step) - steps.indexOf(b.step) || severityRank(a) - severityRank(b),
@@ -193,15 +194,9 @@ function severityRank(finding: Finding): number {
   return ['critical', 'warning', 'info'].indexOf(finding.severity);
 }
 
-function add(
-  check: Check,
-  step: Finding['step'],
-  severity: Finding['severity'],
-  object: string,
-  message: string,
-  hint?: string,
-): void {
-  check.findings.push({ step, severity, object, message, ...(hint ? { hint } : {}) });
+function add(check: Check, finding: Omit<Finding, 'hint'> & { hint?: string | undefined }): void {
+  const { hint, ...rest } = finding;
+  check.findings.push({ ...rest, ...(hint ? { hint } : {}) });
 }
 
 /** The resource each "not checked" kind is listed as, for the RBAC hint. */
@@ -223,11 +218,10 @@ const listedAs: Record<string, string> = {
  */
 function notChecked(
   check: Check,
-  step: Finding['step'],
   listed: Listed<unknown>,
-  what: string,
-  severity: Finding['severity'] = 'warning',
+  kind: { step: Finding['step']; what: string; severity?: Finding['severity'] },
 ): void {
+  const { step, what, severity = 'warning' } = kind;
   if (listed.ok || listed.reason === 'not-served') return;
   const already = check.findings.some(
     (finding) => finding.step === step && finding.message.startsWith(`${what} not checked`),
@@ -235,16 +229,16 @@ function notChecked(
   if (already) return;
   const resource = listedAs[what] ?? what.toLowerCase();
   const where = what === 'ClusterIssuers' ? '' : ` -n ${check.namespace}`;
-  add(
-    check,
+  add(check, {
     step,
     severity,
-    `${what} in ${check.namespace}`,
-    `${what} not checked: ${listed.reason === 'forbidden' ? 'forbidden' : listed.message}`,
-    listed.reason === 'forbidden'
-      ? `kubectl auth can-i list ${resource}${where}: bind the kubectl-singlestore-status role of docs/rbac.yaml`
-      : `kubectl get ${resource}${where}`,
-  );
+    object: `${what} in ${check.namespace}`,
+    message: `${what} not checked: ${listed.reason === 'forbidden' ? 'forbidden' : listed.message}`,
+    hint:
+      listed.reason === 'forbidden'
+        ? `kubectl auth can-i list ${resource}${where}: bind the kubectl-singlestore-status role of docs/rbac.yaml`
+        : `kubectl get ${resource}${where}`,
+  });
 }
 
 function items<T>(listed: Listed<T>): T[] {
@@ -272,13 +266,12 @@ function checkClientCertificates(check: Check): ClientCertificateReport[] {
       const object = `Certificate ${namespace}/${certificate.metadata.name}`;
       const ready = findCondition(certificate.status?.conditions, 'Ready');
       if (ready?.status !== 'True')
-        add(
-          check,
-          'certificate',
-          'warning',
+        add(check, {
+          step: 'certificate',
+          severity: 'warning',
           object,
-          `the client certificate of user "${user}" is not Ready${ready?.message ? `: ${ready.message}` : ''}`,
-        );
+          message: `the client certificate of user "${user}" is not Ready${ready?.message ? `: ${ready.message}` : ''}`,
+        });
       const before = check.findings.length;
       const secret = checkSecret(check, 'client-user', certificate.spec.secretName);
       // Renewing a client certificate is cert-manager's renewal, not a rotation of the database.
@@ -310,7 +303,7 @@ function checkIssuer(check: Check, ref: IssuerRef): IssuerCheck {
   const listed = cluster ? check.snapshot.clusterIssuers : check.snapshot.issuers;
   const object = cluster ? `ClusterIssuer ${ref.name}` : `Issuer ${check.namespace}/${ref.name}`;
   if (!listed.ok) {
-    if (check.snapshot.certManagerServed) notChecked(check, 'issuer', listed, `${kind}s`);
+    if (check.snapshot.certManagerServed) notChecked(check, listed, { step: 'issuer', what: `${kind}s` });
     return { report: { kind, name: ref.name, found: null, ready: null }, cluster, object };
   }
   const issuer = cluster
@@ -318,25 +311,23 @@ function checkIssuer(check: Check, ref: IssuerRef): IssuerCheck {
     : inNamespace(listed.items, check.namespace, ref.name);
   const readiness = issuerReadiness(issuer);
   if (!readiness.found) {
-    add(
-      check,
-      'issuer',
-      'critical',
+    add(check, {
+      step: 'issuer',
+      severity: 'critical',
       object,
-      `${kind} "${ref.name}" does not exist`,
-      cluster
+      message: `${kind} "${ref.name}" does not exist`,
+      hint: cluster
         ? `kubectl get clusterissuers: create ClusterIssuer ${ref.name}, or point spec.tls.issuerRef of Singlestore ${check.namespace}/${check.name} at an existing one`
         : `kubectl get issuers -n ${check.namespace}: create Issuer ${ref.name} there, or point spec.tls.issuerRef of Singlestore ${check.namespace}/${check.name} at an existing one`,
-    );
+    });
   } else if (!readiness.ready) {
-    add(
-      check,
-      'issuer',
-      'critical',
+    add(check, {
+      step: 'issuer',
+      severity: 'critical',
       object,
-      `${kind} is not Ready: ${readiness.message}`,
-      `kubectl describe ${kind.toLowerCase()} ${ref.name}${cluster ? '' : ` -n ${check.namespace}`}: cert-manager issues nothing until it is Ready`,
-    );
+      message: `${kind} is not Ready: ${readiness.message}`,
+      hint: `kubectl describe ${kind.toLowerCase()} ${ref.name}${cluster ? '' : ` -n ${check.namespace}`}: cert-manager issues nothing until it is Ready`,
+    });
   }
   return {
     report: { kind, name: ref.name, ...readiness, ...(issuer ? { type: issuerType(issuer) } : {}) },
@@ -359,7 +350,7 @@ function checkCaLineage(check: Check, issuer: IssuerCheck, certificates: Certifi
     const message = reason.startsWith('issuer type')
       ? `CA not checked (${reason})`
       : `CA not checked: ${reason}`;
-    add(check, 'issuer', 'info', object, message, hint);
+    add(check, { step: 'issuer', severity: 'info', object, message, hint });
     return { checked: false, reason };
   };
   let pems = snapshot.caFile;
@@ -431,47 +422,44 @@ function checkCaLineage(check: Check, issuer: IssuerCheck, certificates: Certifi
   const secrets = (names: string[]) =>
     `${names.length === 1 ? 'Secret' : 'Secrets'} ${names.map((secret) => `${namespace}/${secret}`).join(', ')}`;
   if (notSigned.length) {
-    add(
-      check,
-      'issuer',
-      'critical',
+    add(check, {
+      step: 'issuer',
+      severity: 'critical',
       object,
-      `${secrets(notSigned)} hold${notSigned.length === 1 ? 's' : ''} a certificate issued by a CA that ${kind} ${report.name} no longer uses (not signed by ${source}): clients that trust the current CA will refuse it`,
-      `${rotateIssuer} (or only this database: ${options.commandName} tls rotate ${name} -n ${namespace})`,
-    );
+      message: `${secrets(notSigned)} hold${notSigned.length === 1 ? 's' : ''} a certificate issued by a CA that ${kind} ${report.name} no longer uses (not signed by ${source}): clients that trust the current CA will refuse it`,
+      hint: `${rotateIssuer} (or only this database: ${options.commandName} tls rotate ${name} -n ${namespace})`,
+    });
   }
   if (staleCaCrt.length) {
-    add(
-      check,
-      'issuer',
-      'warning',
+    add(check, {
+      step: 'issuer',
+      severity: 'warning',
       object,
-      `ca.crt of ${secrets(staleCaCrt)} is not ${kind} ${report.name}'s current root (${ca.root?.subject}, serial ${ca.root?.serialNumber}): clients that take this ca.crt as their trust anchor will refuse certificates of the current CA`,
-      `${options.commandName} tls rotate ${name} -n ${namespace}`,
-    );
+      message: `ca.crt of ${secrets(staleCaCrt)} is not ${kind} ${report.name}'s current root (${ca.root?.subject}, serial ${ca.root?.serialNumber}): clients that take this ca.crt as their trust anchor will refuse certificates of the current CA`,
+      hint: `${options.commandName} tls rotate ${name} -n ${namespace}`,
+    });
   }
   if (outlives.length) {
-    add(
-      check,
-      'issuer',
-      'warning',
+    add(check, {
+      step: 'issuer',
+      severity: 'warning',
       object,
-      `the certificate in ${secrets(outlives)} outlives its CA, which expires at ${caNotAfter}, before cert-manager renews the certificate: from then on clients refuse it`,
-      `renew the CA${secretName ? ` in Secret ${secretName}` : ''} (README: Rotating the CA), then ${rotateIssuer} --include-current`,
-    );
+      message: `the certificate in ${secrets(outlives)} outlives its CA, which expires at ${caNotAfter}, before cert-manager renews the certificate: from then on clients refuse it`,
+      hint: `renew the CA${secretName ? ` in Secret ${secretName}` : ''} (README: Rotating the CA), then ${rotateIssuer} --include-current`,
+    });
   }
   const caLeft = Date.parse(caNotAfter) - options.now.getTime();
   if (caLeft < options.warnWithinMs) {
-    add(
-      check,
-      'issuer',
-      caLeft <= 0 ? 'critical' : 'warning',
+    add(check, {
+      step: 'issuer',
+      severity: caLeft <= 0 ? 'critical' : 'warning',
       object,
-      caLeft <= 0
-        ? `${source} expired at ${caNotAfter}: clients refuse every certificate it signed`
-        : `${source} expires in ${span(caLeft)} (notAfter ${caNotAfter})`,
-      `renew the CA${secretName ? ` in Secret ${secretName}` : ''} (README: Rotating the CA), then ${rotateIssuer} --include-current`,
-    );
+      message:
+        caLeft <= 0
+          ? `${source} expired at ${caNotAfter}: clients refuse every certificate it signed`
+          : `${source} expires in ${span(caLeft)} (notAfter ${caNotAfter})`,
+      hint: `renew the CA${secretName ? ` in Secret ${secretName}` : ''} (README: Rotating the CA), then ${rotateIssuer} --include-current`,
+    });
   }
   return ca;
 }
@@ -494,19 +482,19 @@ function checkCertificate(check: Check, spec: CertificateSpec): CertificateRepor
   const object = `Certificate ${namespace}/${name}`;
   const secret = checkSecret(check, spec.alias, secretName);
   if (!snapshot.certificates.ok) {
-    if (snapshot.certManagerServed) notChecked(check, 'certificate', snapshot.certificates, 'Certificates');
+    if (snapshot.certManagerServed)
+      notChecked(check, snapshot.certificates, { step: 'certificate', what: 'Certificates' });
     return { alias: spec.alias, name, state: 'not-checked', ready: null, secret };
   }
   const certificate = inNamespace(snapshot.certificates.items, namespace, name);
   if (!certificate) {
-    add(
-      check,
-      'certificate',
-      'critical',
+    add(check, {
+      step: 'certificate',
+      severity: 'critical',
       object,
-      `Certificate "${name}" (alias ${spec.alias}) does not exist`,
-      "KubeDB's operator creates it from spec.tls: check that the KubeDB operator is running",
-    );
+      message: `Certificate "${name}" (alias ${spec.alias}) does not exist`,
+      hint: "KubeDB's operator creates it from spec.tls: check that the KubeDB operator is running",
+    });
     return { alias: spec.alias, name, state: 'missing', ready: false, secret };
   }
   const status = certificate.status ?? {};
@@ -533,14 +521,13 @@ function checkCertificate(check: Check, spec: CertificateSpec): CertificateRepor
     secret,
   };
   if (!owned) {
-    add(
-      check,
-      'certificate',
-      'warning',
+    add(check, {
+      step: 'certificate',
+      severity: 'warning',
       object,
-      'the Certificate is not owned by the Singlestore',
-      `KubeDB did not create it, so it is not cleaned up or reconfigured with the database: kubectl get certificate ${name} -n ${namespace} -o yaml, and compare its owner with Singlestore ${namespace}/${check.name}`,
-    );
+      message: 'the Certificate is not owned by the Singlestore',
+      hint: `KubeDB did not create it, so it is not cleaned up or reconfigured with the database: kubectl get certificate ${name} -n ${namespace} -o yaml, and compare its owner with Singlestore ${namespace}/${check.name}`,
+    });
   }
   const nextAttempt = nextIssuanceAttempt(certificate, check.options.now);
   if (nextAttempt) report.nextAttemptTime = nextAttempt.toISOString();
@@ -564,16 +551,15 @@ function checkCertificate(check: Check, spec: CertificateSpec): CertificateRepor
         ? `a failed attempt was made at ${status.lastFailureTime}; cert-manager will not try again before ${nextAttempt.toISOString()}`
         : undefined,
     ].filter(Boolean);
-    add(
-      check,
-      'certificate',
-      ready?.status === 'True' ? 'warning' : 'critical',
+    add(check, {
+      step: 'certificate',
+      severity: ready?.status === 'True' ? 'warning' : 'critical',
       object,
-      reasons.join('; '),
-      nextAttempt
+      message: reasons.join('; '),
+      hint: nextAttempt
         ? `kubectl describe certificate ${name} -n ${namespace}${describeIssuer ? ` and ${describeIssuer}` : ''}; once the failure is mended, ${check.options.commandName} tls rotate ${check.name} -n ${namespace} (it waits out the back-off)`
         : `kubectl describe certificate ${name} -n ${namespace}${describeIssuer && !request ? `; ${describeIssuer}` : ''}`,
-    );
+    });
   }
   compareStatusWithSecret(check, object, certificate, secret);
   return report;
@@ -637,56 +623,52 @@ function checkSecret(check: Check, alias: string, secretName: string): SecretRep
   const { namespace, snapshot, options } = check;
   const object = `Secret ${namespace}/${secretName}`;
   if (!snapshot.secrets.ok) {
-    notChecked(check, 'secret', snapshot.secrets, 'Secrets');
+    notChecked(check, snapshot.secrets, { step: 'secret', what: 'Secrets' });
     return { name: secretName, state: 'not-checked', error: snapshot.secrets.message };
   }
   const secret = snapshot.secrets.items.find(
     (item) => item.namespace === namespace && item.name === secretName,
   );
   if (!secret) {
-    add(
-      check,
-      'secret',
-      'critical',
+    add(check, {
+      step: 'secret',
+      severity: 'critical',
       object,
-      `Secret "${secretName}" does not exist`,
-      `cert-manager writes it once Certificate ${certificateName(check.name, alias)} is issued: kubectl describe certificate ${certificateName(check.name, alias)} -n ${namespace}`,
-    );
+      message: `Secret "${secretName}" does not exist`,
+      hint: `cert-manager writes it once Certificate ${certificateName(check.name, alias)} is issued: kubectl describe certificate ${certificateName(check.name, alias)} -n ${namespace}`,
+    });
     return { name: secretName, state: 'missing' };
   }
   const report: SecretReport = { name: secretName, state: 'present', type: secret.type, keys: secret.keys };
   if (secret.type !== tlsSecretType) {
-    add(
-      check,
-      'secret',
-      'critical',
+    add(check, {
+      step: 'secret',
+      severity: 'critical',
       object,
-      `the Secret exists, type ${secret.type || '(none)'}; KubeDB and cert-manager expect ${tlsSecretType}`,
-      `a Secret's type cannot be changed: save what it holds, kubectl delete secret ${secretName} -n ${namespace}, and cert-manager writes a ${tlsSecretType} one (${options.commandName} tls rotate ${check.name} -n ${namespace})`,
-    );
+      message: `the Secret exists, type ${secret.type || '(none)'}; KubeDB and cert-manager expect ${tlsSecretType}`,
+      hint: `a Secret's type cannot be changed: save what it holds, kubectl delete secret ${secretName} -n ${namespace}, and cert-manager writes a ${tlsSecretType} one (${options.commandName} tls rotate ${check.name} -n ${namespace})`,
+    });
   }
   const missingKeys = ['ca.crt', 'tls.crt', 'tls.key'].filter((key) => !secret.keys.includes(key));
   if (missingKeys.length)
-    add(
-      check,
-      'secret',
-      'critical',
+    add(check, {
+      step: 'secret',
+      severity: 'critical',
       object,
-      `the Secret lacks ${missingKeys.join(', ')}`,
-      'KubeDB mounts ca.crt, tls.crt and tls.key; renew the Certificate to rewrite the Secret',
-    );
+      message: `the Secret lacks ${missingKeys.join(', ')}`,
+      hint: 'KubeDB mounts ca.crt, tls.crt and tls.key; renew the Certificate to rewrite the Secret',
+    });
   const { facts } = secret;
   if (!facts.certificate) {
     report.error = facts.parseError;
     if (secret.keys.includes('tls.crt'))
-      add(
-        check,
-        'secret',
-        'critical',
+      add(check, {
+        step: 'secret',
+        severity: 'critical',
         object,
-        facts.parseError ?? 'tls.crt holds no certificate',
-        'renew the Certificate so cert-manager writes a valid one',
-      );
+        message: facts.parseError ?? 'tls.crt holds no certificate',
+        hint: 'renew the Certificate so cert-manager writes a valid one',
+      });
     return report;
   }
   const cert = facts.certificate;
@@ -703,14 +685,13 @@ function checkSecret(check: Check, alias: string, secretName: string): SecretRep
   };
   const caProblem = caMessages[facts.signedByCa];
   if (caProblem)
-    add(
-      check,
-      'secret',
-      caProblem[0],
+    add(check, {
+      step: 'secret',
+      severity: caProblem[0],
       object,
-      caProblem[1],
-      `${options.commandName} tls rotate ${check.name} -n ${namespace}`,
-    );
+      message: caProblem[1],
+      hint: `${options.commandName} tls rotate ${check.name} -n ${namespace}`,
+    });
   const keyMessages: Record<string, string | undefined> = {
     mismatch: 'tls.key does not belong to the certificate in tls.crt',
     missing: 'tls.key is empty',
@@ -718,14 +699,13 @@ function checkSecret(check: Check, alias: string, secretName: string): SecretRep
   };
   const keyProblem = keyMessages[facts.key];
   if (keyProblem)
-    add(
-      check,
-      'secret',
-      'critical',
+    add(check, {
+      step: 'secret',
+      severity: 'critical',
       object,
-      keyProblem,
-      `${options.commandName} tls rotate ${check.name} -n ${namespace}`,
-    );
+      message: keyProblem,
+      hint: `${options.commandName} tls rotate ${check.name} -n ${namespace}`,
+    });
   if (alias === 'server') checkServerNames(check, object, cert.dnsNames);
   return report;
 }
@@ -735,32 +715,29 @@ function checkValidity(check: Check, object: string, notBefore: string, notAfter
   const left = Date.parse(notAfter) - now;
   const rotate = `${check.options.commandName} tls rotate ${check.name} -n ${check.namespace}`;
   if (left <= 0) {
-    add(
-      check,
-      'secret',
-      'critical',
+    add(check, {
+      step: 'secret',
+      severity: 'critical',
       object,
-      `the certificate expired ${span(-left)} ago (notAfter ${notAfter})`,
-      rotate,
-    );
+      message: `the certificate expired ${span(-left)} ago (notAfter ${notAfter})`,
+      hint: rotate,
+    });
   } else if (Date.parse(notBefore) > now) {
-    add(
-      check,
-      'secret',
-      'critical',
+    add(check, {
+      step: 'secret',
+      severity: 'critical',
       object,
-      `the certificate is not valid yet (notBefore ${notBefore}): check clocks`,
-      rotate,
-    );
+      message: `the certificate is not valid yet (notBefore ${notBefore}): check clocks`,
+      hint: rotate,
+    });
   } else if (left < check.options.warnWithinMs) {
-    add(
-      check,
-      'secret',
-      'warning',
+    add(check, {
+      step: 'secret',
+      severity: 'warning',
       object,
-      `the certificate expires in ${span(left)} (notAfter ${notAfter})`,
-      rotate,
-    );
+      message: `the certificate expires in ${span(left)} (notAfter ${notAfter})`,
+      hint: rotate,
+    });
   }
 }
 
@@ -781,14 +758,13 @@ function checkServerNames(check: Check, object: string, dnsNames: string[]): voi
   ];
   const uncovered = hosts.filter((host) => !coversHost(dnsNames, host));
   if (uncovered.length) {
-    add(
-      check,
-      'secret',
-      'critical',
+    add(check, {
+      step: 'secret',
+      severity: 'critical',
       object,
-      `the server certificate does not cover ${uncovered.join(', ')}`,
-      "clients verifying the hostname will fail: remove custom dnsNames that replace KubeDB's, then rotate",
-    );
+      message: `the server certificate does not cover ${uncovered.join(', ')}`,
+      hint: "clients verifying the hostname will fail: remove custom dnsNames that replace KubeDB's, then rotate",
+    });
   }
 }
 
@@ -802,14 +778,13 @@ function compareStatusWithSecret(
   const secretNotAfter = secret.certificate?.notAfter;
   if (!statusNotAfter || !secretNotAfter) return;
   if (Math.abs(Date.parse(statusNotAfter) - Date.parse(secretNotAfter)) > 1000) {
-    add(
-      check,
-      'certificate',
-      'warning',
+    add(check, {
+      step: 'certificate',
+      severity: 'warning',
       object,
-      `cert-manager's status says notAfter ${statusNotAfter} but the Secret holds ${secretNotAfter}`,
-      `the Secret was changed outside cert-manager, or an issuance is under way: kubectl describe certificate ${certificate.metadata.name} -n ${check.namespace}`,
-    );
+      message: `cert-manager's status says notAfter ${statusNotAfter} but the Secret holds ${secretNotAfter}`,
+      hint: `the Secret was changed outside cert-manager, or an issuance is under way: kubectl describe certificate ${certificate.metadata.name} -n ${check.namespace}`,
+    });
   }
 }
 
@@ -824,45 +799,42 @@ function checkPetSets(check: Check, certificates: CertificateReport[]): PetSetRe
   return petSetNames(check.name, Boolean(db.spec?.topology)).map((petSetName) => {
     const object = `PetSet ${namespace}/${petSetName}`;
     if (!snapshot.petSets.ok) {
-      notChecked(check, 'petset', snapshot.petSets, 'PetSets');
+      notChecked(check, snapshot.petSets, { step: 'petset', what: 'PetSets' });
       return { name: petSetName, state: 'not-checked' };
     }
     const petSet = inNamespace(snapshot.petSets.items, namespace, petSetName);
     if (!petSet) {
-      add(
-        check,
-        'petset',
-        'critical',
+      add(check, {
+        step: 'petset',
+        severity: 'critical',
         object,
-        `PetSet "${petSetName}" does not exist`,
-        "KubeDB's operator creates it: check that the KubeDB operator is running",
-      );
+        message: `PetSet "${petSetName}" does not exist`,
+        hint: "KubeDB's operator creates it: check that the KubeDB operator is running",
+      });
       return { name: petSetName, state: 'missing' };
     }
     const mounted = mountedSecrets(petSet);
     const unmounted = secretNames.filter((secret) => !mounted.has(secret));
     if (unmounted.length) {
-      add(
-        check,
-        'petset',
-        'critical',
+      add(check, {
+        step: 'petset',
+        severity: 'critical',
         object,
-        `the pod template does not mount ${unmounted.join(', ')}`,
-        `KubeDB adds the TLS volume when it reconciles TLS: ${check.options.commandName} tls enable ${check.name} -n ${namespace} --issuer <issuer> (a ReconfigureTLS ops request)`,
-      );
+        message: `the pod template does not mount ${unmounted.join(', ')}`,
+        hint: `KubeDB adds the TLS volume when it reconciles TLS: ${check.options.commandName} tls enable ${check.name} -n ${namespace} --issuer <issuer> (a ReconfigureTLS ops request)`,
+      });
     }
     const status = petSet.status ?? {};
     const replicas = petSet.spec.replicas ?? 1;
     const done = rolledOut(petSet);
     if (!done) {
-      add(
-        check,
-        'petset',
-        'warning',
+      add(check, {
+        step: 'petset',
+        severity: 'warning',
         object,
-        `rollout not finished: ${status.updatedReplicas ?? 0}/${replicas} updated, ${status.readyReplicas ?? 0}/${replicas} ready`,
-        `kubectl get pods -n ${namespace} -l app.kubernetes.io/instance=${check.name}; a rollout waiting for a pod shows why in kubectl describe pod`,
-      );
+        message: `rollout not finished: ${status.updatedReplicas ?? 0}/${replicas} updated, ${status.readyReplicas ?? 0}/${replicas} ready`,
+        hint: `kubectl get pods -n ${namespace} -l app.kubernetes.io/instance=${check.name}; a rollout waiting for a pod shows why in kubectl describe pod`,
+      });
     }
     const serverSerial = certificates.find((certificate) => certificate.alias === 'server')?.secret
       .certificate?.serialNumber;
@@ -947,62 +919,57 @@ function checkServedCertificates(
     const serving = stale.filter((pod) => pod.probe?.served?.serialNumber === serial);
     const notAfter = serving[0]?.probe?.served?.notAfter ?? '';
     const expired = Date.parse(notAfter) <= options.now.getTime();
-    add(
-      check,
-      'pods',
-      expired ? 'critical' : 'warning',
+    add(check, {
+      step: 'pods',
+      severity: expired ? 'critical' : 'warning',
       object,
-      `${serving.map((pod) => pod.name).join(', ')} serve${serving.length === 1 ? 's' : ''} serial ${serial} (notAfter ${notAfter}${expired ? ', EXPIRED' : ''}), not the Secret's ${serverSerial ?? 'certificate'}: seen on the wire`,
-      `${rotate} --restart-only --stale-only`,
-    );
+      message: `${serving.map((pod) => pod.name).join(', ')} serve${serving.length === 1 ? 's' : ''} serial ${serial} (notAfter ${notAfter}${expired ? ', EXPIRED' : ''}), not the Secret's ${serverSerial ?? 'certificate'}: seen on the wire`,
+      hint: `${rotate} --restart-only --stale-only`,
+    });
   }
   for (const pod of pods.pods) {
     const probe = pod.probe;
     if (!probe) continue;
     const served = probe.served;
     if (served && served.signedBySecretCa !== 'signed') {
-      add(
-        check,
-        'pods',
-        'critical',
-        `Pod ${namespace}/${pod.name}`,
-        `the certificate it serves (serial ${served.serialNumber}) does not chain to the Secret's ca.crt (${served.signedBySecretCa}): clients that trust ca.crt refuse it`,
-        pod.served === 'stale' ? `${rotate} --restart-only --stale-only` : rotate,
-      );
+      add(check, {
+        step: 'pods',
+        severity: 'critical',
+        object: `Pod ${namespace}/${pod.name}`,
+        message: `the certificate it serves (serial ${served.serialNumber}) does not chain to the Secret's ca.crt (${served.signedBySecretCa}): clients that trust ca.crt refuse it`,
+        hint: pod.served === 'stale' ? `${rotate} --restart-only --stale-only` : rotate,
+      });
     }
     if (served && Date.parse(served.notAfter) <= options.now.getTime() && pod.served === 'current') {
-      add(
-        check,
-        'pods',
-        'critical',
-        `Pod ${namespace}/${pod.name}`,
-        `the certificate it serves expired at ${served.notAfter}`,
-        rotate,
-      );
+      add(check, {
+        step: 'pods',
+        severity: 'critical',
+        object: `Pod ${namespace}/${pod.name}`,
+        message: `the certificate it serves expired at ${served.notAfter}`,
+        hint: rotate,
+      });
     }
     if (served) {
       const hosts = [`${name}.${namespace}.svc`, probeHost(check, pod.name)];
       const uncovered = hosts.filter((host) => !coversHost(served.dnsNames, host));
       if (uncovered.length && pod.served === 'current') {
-        add(
-          check,
-          'pods',
-          'critical',
-          `Pod ${namespace}/${pod.name}`,
-          `the certificate it serves does not cover ${uncovered.join(', ')}`,
-          "clients verifying the hostname will fail: remove custom dnsNames that replace KubeDB's, then rotate",
-        );
+        add(check, {
+          step: 'pods',
+          severity: 'critical',
+          object: `Pod ${namespace}/${pod.name}`,
+          message: `the certificate it serves does not cover ${uncovered.join(', ')}`,
+          hint: "clients verifying the hostname will fail: remove custom dnsNames that replace KubeDB's, then rotate",
+        });
       }
     }
     if (probe.legacyTls === 'accepted') {
-      add(
-        check,
-        'pods',
-        'warning',
-        `Pod ${namespace}/${pod.name}`,
-        'the server still accepts TLS 1.0/1.1, which are deprecated (RFC 8996)',
-        "restrict the server's tls_version to TLSv1.2,TLSv1.3",
-      );
+      add(check, {
+        step: 'pods',
+        severity: 'warning',
+        object: `Pod ${namespace}/${pod.name}`,
+        message: 'the server still accepts TLS 1.0/1.1, which are deprecated (RFC 8996)',
+        hint: "restrict the server's tls_version to TLSv1.2,TLSv1.3",
+      });
     }
     const wireMessages: Partial<Record<ProbeResult, [Finding['severity'], string, string]>> = {
       'no-tls': [
@@ -1034,27 +1001,25 @@ function checkServedCertificates(
     };
     const wire = wireMessages[probe.result];
     if (wire) {
-      add(
-        check,
-        'pods',
-        wire[0],
-        `Pod ${namespace}/${pod.name}`,
-        `${wire[1]}: ${probe.message ?? ''}`.replace(/: $/, ''),
-        wire[2],
-      );
+      add(check, {
+        step: 'pods',
+        severity: wire[0],
+        object: `Pod ${namespace}/${pod.name}`,
+        message: `${wire[1]}: ${probe.message ?? ''}`.replace(/: $/, ''),
+        hint: wire[2],
+      });
     }
   }
   const notProbed = pods.pods.filter(
     (pod) => pod.probe && ['forbidden', 'not-running'].includes(pod.probe.result),
   );
   for (const pod of notProbed) {
-    add(
-      check,
-      'pods',
-      'info',
-      `Pod ${namespace}/${pod.name}`,
-      `not probed: ${pod.probe?.result === 'forbidden' ? 'forbidden (pods/portforward; see the probe role in docs/rbac.yaml)' : pod.probe?.message}`,
-    );
+    add(check, {
+      step: 'pods',
+      severity: 'info',
+      object: `Pod ${namespace}/${pod.name}`,
+      message: `not probed: ${pod.probe?.result === 'forbidden' ? 'forbidden (pods/portforward; see the probe role in docs/rbac.yaml)' : pod.probe?.message}`,
+    });
   }
   // Where the wire could not be read, the start time is the best evidence there is.
   const guessed = latestIssue
@@ -1068,14 +1033,13 @@ function checkServedCertificates(
     const why = guessed.some((pod) => pod.probe)
       ? ' (not proven on the wire: the probe could not read it)'
       : '';
-    add(
-      check,
-      'pods',
-      'warning',
+    add(check, {
+      step: 'pods',
+      severity: 'warning',
       object,
-      `${guessed.map((pod) => pod.name).join(', ')} started before the current certificate was issued (${latestIssue}) and may serve the old one${why}`,
-      `${rotate} --restart-only`,
-    );
+      message: `${guessed.map((pod) => pod.name).join(', ')} started before the current certificate was issued (${latestIssue}) and may serve the old one${why}`,
+      hint: `${rotate} --restart-only`,
+    });
   }
   return [...stale, ...guessed].map((pod) => pod.name);
 }
@@ -1132,18 +1096,22 @@ function checkOpsRequests(check: Check, requests: OpsRequestReport[]): void {
   for (const request of requests) {
     const object = `SinglestoreOpsRequest ${check.namespace}/${request.name}`;
     if (['Pending', 'Progressing', 'WaitingForApproval', 'Approved'].includes(request.phase)) {
-      add(check, 'ops-request', 'info', object, `${request.type} is ${request.phase}`);
+      add(check, {
+        step: 'ops-request',
+        severity: 'info',
+        object,
+        message: `${request.type} is ${request.phase}`,
+      });
     }
   }
   const last = requests.at(-1);
   if (last?.phase === 'Failed') {
-    add(
-      check,
-      'ops-request',
-      'warning',
-      `SinglestoreOpsRequest ${check.namespace}/${last.name}`,
-      `the latest ${last.type} request failed${last.message ? `: ${last.message}` : ''}`,
-      `kubectl describe singlestoreopsrequest ${last.name} -n ${check.namespace}`,
-    );
+    add(check, {
+      step: 'ops-request',
+      severity: 'warning',
+      object: `SinglestoreOpsRequest ${check.namespace}/${last.name}`,
+      message: `the latest ${last.type} request failed${last.message ? `: ${last.message}` : ''}`,
+      hint: `kubectl describe singlestoreopsrequest ${last.name} -n ${check.namespace}`,
+    });
   }
 }

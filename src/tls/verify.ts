@@ -5,9 +5,11 @@
  */
 import type { KubeClient } from '../kube/client.ts';
 import type { Writer } from '../kube/request-log.ts';
+import { Resources } from '../kube/resources.ts';
+import type { Pod, Singlestore } from '../kubedb/types.ts';
 import { diagnose } from './diagnose.ts';
 import { gather } from './gather.ts';
-import { defaultProbeConcurrency } from './probe.ts';
+import { defaultProbeConcurrency, probePods } from './probe.ts';
 import { servedCell } from './render.ts';
 import type { DatabaseReport, PodReport } from './report.ts';
 
@@ -54,4 +56,56 @@ export async function verifyDatabase(
 /** The database's pods, each with what it was seen (or guessed) to serve. */
 export function podsOf(report: DatabaseReport | undefined): PodReport[] {
   return report?.petSets.flatMap((petSet) => petSet.pods ?? []) ?? [];
+}
+
+/**
+ * The final check after `tls disable`: spec.tls is gone and, where the probe ran, every pod's
+ * greeting no longer offers TLS ('no-tls' is the expected result here). A pod still completing a
+ * TLS handshake was not restarted.
+ */
+export async function verifyPlain(
+  client: KubeClient,
+  target: { namespace: string; name: string },
+  options: VerifyOptions,
+  out: Writer,
+): Promise<{ code: number; pods: { pod: string; served: string }[] }> {
+  const { namespace, name } = target;
+  const [db, pods] = await Promise.all([
+    client.find<Singlestore>(Resources.singlestore, namespace, name),
+    client.list<Pod>(Resources.pod, { namespace, labelSelector: `app.kubernetes.io/instance=${name}` }),
+  ]);
+  const problems: string[] = [];
+  if (db?.spec?.tls?.issuerRef) problems.push(`spec.tls is still set (${db.spec.tls.issuerRef.name})`);
+  const probes = options.probe
+    ? await probePods(
+        client,
+        pods.items.map((pod) => ({
+          namespace,
+          pod: pod.metadata.name,
+          phase: pod.status?.phase,
+          servername: pod.metadata.name,
+        })),
+        {
+          ...options.probe,
+          concurrency: defaultProbeConcurrency,
+          signal: options.interrupt,
+          checks: 'served',
+        },
+      )
+    : [];
+  const served = probes.map((probe) => ({
+    pod: probe.pod,
+    served: probe.result === 'no-tls' ? 'no-tls' : probe.result === 'tls' ? 'tls' : 'not-probed',
+  }));
+  for (const probe of probes)
+    if (probe.result === 'tls')
+      problems.push(
+        `pod ${probe.pod} still serves TLS (serial ${probe.served?.serialNumber}): it was not restarted`,
+      );
+  const plain = served.filter((pod) => pod.served === 'no-tls').length;
+  out(
+    `tls status ${namespace}/${name}: ${problems.length ? 'TLS NOT OFF' : 'TLS off'}${probes.length ? ` (on the wire: ${plain}/${probes.length} no-tls)` : ''}\n`,
+  );
+  for (const problem of problems) out(`  WARNING ${problem}\n`);
+  return { code: problems.length ? 1 : 0, pods: served };
 }

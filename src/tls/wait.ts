@@ -2,7 +2,7 @@
  * Waiting for the TLS path to settle, with watches (list, then watch from that resourceVersion,
  * re-list on 410 Gone): a step ends the moment the event that completes it arrives, a failure
  * (a Failed ops request, a failed issuance) ends it at once with its reason, and the deadline or
- * Ctrl-C ends it with the step it was stuck on. Shared by `tls enable --wait` and `tls rotate`.
+ * Ctrl-C ends it with the step it was stuck on. Shared by `tls enable --wait`, `tls rotate` and `tls disable --wait` (through the executor).
  */
 import { ApiError, CliError, ExitCode, InterruptedError, TimeoutError } from '../errors.ts';
 import type { KubeClient, ListOptions } from '../kube/client.ts';
@@ -40,10 +40,10 @@ export interface WaitContext {
   timeoutText: string;
 }
 
-/** A Failed ops request or a failed issuance: the wait ends at once with the reason. */
 /** How long a wait rides out an unreachable API server before it gives up. */
 export const unreachableGraceMs = 10_000;
 
+/** A Failed ops request or a failed issuance: the wait ends at once with the reason. */
 export class StepFailed extends CliError {
   constructor(message: string) {
     super(message, ExitCode.runtime);
@@ -227,8 +227,13 @@ export function decodeTls(secret: Secret): { 'tls.crt'?: string; 'tls.key'?: str
   return { 'tls.crt': read('tls.crt'), 'tls.key': read('tls.key'), 'ca.crt': read('ca.crt') };
 }
 
-/** Every named PetSet rolled out (and mounting `secrets`, when given). */
-export function rolloutStep(namespace: string, names: string[], secrets: string[] = []): WaitStep<PetSet> {
+/** Every named PetSet rolled out (and mounting `secrets`, when given; no longer mounting `absent`). */
+export function rolloutStep(
+  namespace: string,
+  names: string[],
+  secrets: string[] = [],
+  absent: string[] = [],
+): WaitStep<PetSet> {
   return {
     title: 'PetSets rolled out',
     type: Resources.petset,
@@ -243,8 +248,10 @@ export function rolloutStep(namespace: string, names: string[], secrets: string[
         }
         const mounted = mountedSecrets(petSet);
         const unmounted = secrets.filter((secret) => !mounted.has(secret));
+        const still = absent.filter((secret) => mounted.has(secret));
         const status = petSet.status ?? {};
         if (unmounted.length) waiting.push(`${name} does not mount ${unmounted.join(', ')} yet`);
+        else if (still.length) waiting.push(`${name} still mounts ${still.join(', ')}`);
         else if (!rolledOut(petSet))
           waiting.push(
             `${name} ${status.updatedReplicas ?? 0}/${petSet.spec.replicas ?? 1} updated, ${status.readyReplicas ?? 0} ready`,

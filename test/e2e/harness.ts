@@ -100,6 +100,8 @@ export async function eventually<T>(
   what: string,
   probe: () => Promise<T | undefined>,
   timeoutMs = 60_000,
+  /** Pause between probes: longer for costly probes run by many tests at once. */
+  intervalMs = 200,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
@@ -110,7 +112,7 @@ export async function eventually<T>(
     } catch (error) {
       last = error;
     }
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
   throw new Error(`timed out waiting for ${what}${last ? `: ${last}` : ''}`);
 }
@@ -216,21 +218,31 @@ export function singlestoreYaml(name: string, namespace: string, options: Single
 export interface RunningPlugin {
   /** Everything the plugin wrote to stderr so far. */
   stderr(): string;
+  /** Everything the plugin wrote to stdout so far. */
+  stdout(): string;
   /** Resolves once stderr contains `text`. */
   waitFor(text: string): Promise<void>;
   /** Send a signal and resolve with the exit code. */
   stop(signal: NodeJS.Signals): Promise<number | null>;
+  /** Resolves with the exit code (null when a signal ended it) once the plugin has exited. */
+  exited: Promise<number | null>;
 }
 
 /** The binary started in the background, for tests that interrupt or kill it mid-wait. */
-export function startPlugin(args: string[]): RunningPlugin {
-  const child = spawn(binary, args, { env: { ...process.env, KUBECONFIG: kubeconfig } });
+export function startPlugin(args: string[], env: Record<string, string> = {}): RunningPlugin {
+  const child = spawn(binary, args, { env: { ...process.env, KUBECONFIG: kubeconfig, ...env } });
   let stderr = '';
+  let stdout = '';
   child.stderr.on('data', (chunk) => {
     stderr += chunk;
   });
+  child.stdout.on('data', (chunk) => {
+    stdout += chunk;
+  });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return {
+    exited,
+    stdout: () => stdout,
     stderr: () => stderr,
     waitFor: (text) =>
       eventually(`"${text}" on stderr`, async () => stderr.includes(text), 30_000).then(() => undefined),

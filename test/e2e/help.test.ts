@@ -109,9 +109,13 @@ describe('the examples of the help pages, against the test cluster', { skip: ski
     // What only reads or dry-runs first, then the changes: enable before rotate.
     // Client certificates need TLS on (after enable); the settings that use one, a client certificate.
     const afterEnable: Record<string, number> = { 'client-cert': 3, ca: 4, 'connect-info': 4 };
-    // `--delete` removes what the others use: last.
+    // `--delete` removes what the others use, and `disable` turns TLS off: last.
     const phase = (args: string[]) =>
-      (args.includes('--delete') ? 5 : afterEnable[args[1] ?? '']) ??
+      (args.includes('--delete')
+        ? 5
+        : args[1] === 'disable' && !args.some((arg) => arg.startsWith('--dry-run'))
+          ? 6
+          : afterEnable[args[1] ?? '']) ??
       (args.some((arg) => arg.startsWith('--dry-run'))
         ? 0
         : args[1] === 'enable'

@@ -1,6 +1,8 @@
 /** `tls rotate` end to end: the compiled binary, the real cert-manager, the KubeDB stand-in. */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { before, describe, test } from 'node:test';
+import { Ajv } from 'ajv';
 import { ExitCode } from '../../src/errors.ts';
 import { Resources } from '../../src/kube/resources.ts';
 import type { Certificate, OpsRequest, Pod, Secret } from '../../src/kubedb/types.ts';
@@ -32,6 +34,7 @@ const names = [
   'backoff',
   'killed',
   'timeout',
+  'ops-rerun',
 ];
 
 function database(name: string, issuer = 'sdb-issuer'): string {
@@ -88,6 +91,11 @@ describe('tls rotate', { skip: skipReason }, () => {
     const [oldSerials, oldPods] = [await serials('cm'), await podUids('cm')];
     const result = await rotate(['cm', '--method', 'cert-manager', '-o', 'json']);
     assert.equal(result.code, ExitCode.ok, result.stdout + result.stderr);
+    const schema = JSON.parse(
+      readFileSync(new URL('../../src/tls/converge/rotate-result.schema.json', import.meta.url), 'utf8'),
+    );
+    const validate = new Ajv({ allErrors: true, strict: false }).compile(schema);
+    assert.ok(validate(JSON.parse(result.stdout)), JSON.stringify(validate.errors));
     const [entry] = JSON.parse(result.stdout).results;
     assert.equal(entry.result, 'rotated');
     assert.equal(entry.method, 'cert-manager');
@@ -125,6 +133,29 @@ describe('tls rotate', { skip: skipReason }, () => {
     );
     assert.match(result.stdout, /^Singlestore rotate-e2e\/ops: rotated \(ops-request\); new certificates: /m);
     assert.ok((await serials('ops')).every((serial, i) => serial !== oldSerials[i]));
+  });
+
+  test('by ops request, interrupted and re-run at once, then re-run after it finished: one rotation', async () => {
+    const start = await revision('ops-rerun');
+    const interrupted = startPlugin(['tls', 'rotate', 'ops-rerun', '-n', ns, '--progress', 'plain']);
+    await interrupted.waitFor('SinglestoreOpsRequest ops-rerun-rotate-tls-');
+    assert.equal(await interrupted.stop('SIGINT'), ExitCode.interrupted, interrupted.stderr());
+    // The re-run follows the same request and waits for serials other than those it started from
+    // (recorded on the request), not for ones other than those it reads now.
+    const rerun = await rotate(['ops-rerun', '--timeout', '2m']);
+    assert.equal(rerun.code, ExitCode.ok, rerun.stdout + rerun.stderr);
+    assert.match(rerun.stdout, /continuing with SinglestoreOpsRequest|That rotation finished at/);
+    const again = await rotate(['ops-rerun']);
+    assert.equal(again.code, ExitCode.ok, again.stdout + again.stderr);
+    assert.match(
+      again.stdout,
+      /^That rotation finished at \S+ \(ops request ops-rerun-rotate-tls-\w+\): nothing to do \(--force rotates again\)$/m,
+    );
+    const requests = (await client.list<OpsRequest>(Resources.opsRequest, { namespace: ns })).items.filter(
+      (request) => request.spec.databaseRef.name === 'ops-rerun',
+    );
+    assert.equal(requests.length, 1, 'one ops request');
+    assert.equal(await revision('ops-rerun'), start + 1, 'exactly one new issuance');
   });
 
   test('--restart-only rolls the pods and keeps the certificates; --no-restart the reverse', async () => {
@@ -186,7 +217,7 @@ describe('tls rotate', { skip: skipReason }, () => {
     );
     assert.match(row('bulk-a'), / rotated /);
     assert.match(row('bulk-b'), / rotated /);
-    assert.match(row('broken'), / failed .*Issuer "second-issuer" does not exist/);
+    assert.match(row('broken'), / failed .*Issuer "second-issuer" in namespace "rotate-e2e" does not exist/);
     assert.ok((await serials('bulk-a')).every((serial, i) => serial !== before.a[i]));
     assert.ok((await serials('bulk-b')).every((serial, i) => serial !== before.b[i]));
   });

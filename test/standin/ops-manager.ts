@@ -4,17 +4,23 @@
  * Pending -> Progressing -> Successful, or Failed with a reason.
  *   ReconfigureTLS with issuerRef/certificates: set spec.tls, wait for the Certificates, restart pods.
  *   ReconfigureTLS with rotateCertificates: renew every Certificate (Issuing=True), wait, restart pods.
- *   ReconfigureTLS with remove: drop spec.tls (the provisioner removes the Certificates and volume).
+ *   ReconfigureTLS with remove: drop spec.tls (the provisioner removes the Certificates), restart pods.
  *   Restart: restart every PetSet of the database and wait for the rollout.
+ * While a ReconfigureTLS request is Progressing the provisioner leaves the PetSets alone and the restart
+ * step writes their new template with the restart (one rollout). A test can hold a database's requests
+ * in a phase (holds.ts).
  */
 import type { KubeClient } from '../../src/kube/client.ts';
 import { type Condition, findCondition } from '../../src/kube/objects.ts';
 import { Resources } from '../../src/kube/resources.ts';
 import { rolledOut } from '../../src/kubedb/petset.ts';
 import type { Certificate, Issuer, OpsRequest, PetSet, Singlestore } from '../../src/kubedb/types.ts';
-import { desiredCertificates, petSetsOf } from './provisioner.ts';
+import { heldOpsPhase } from './holds.ts';
+import { desiredCertificates, desiredPetSets, petSetsOf } from './provisioner.ts';
 
 const pollMs = 250;
+/** How often a held request looks whether it was released. */
+const heldMs = 500;
 const terminal = new Set(['Successful', 'Failed', 'Skipped', 'Denied']);
 
 type Stage = 'configure' | 'certificates' | 'restart' | 'rollout';
@@ -36,15 +42,19 @@ export async function reconcileOpsRequest(
   const request = await client.find<OpsRequest>(Resources.opsRequest, namespace, name);
   if (!request || terminal.has(request.status?.phase ?? '')) return undefined;
   const key = `${namespace}/${name}`;
+  const db = await client.find<Singlestore>(Resources.singlestore, namespace, request.spec.databaseRef.name);
+  // A test holding this database's requests in a phase (holds.ts): they go no further until released.
+  const hold = heldOpsPhase(db?.metadata.annotations);
   if (!request.status?.phase) {
     await setPhase(client, request, 'Pending', 'OpsRequestPending', 'waiting for the stand-in ops manager');
     return 50;
   }
   if (request.status.phase === 'Pending') {
+    if (hold === 'Pending') return heldMs;
     await setPhase(client, request, 'Progressing', 'Progressing', `${request.spec.type} in progress`);
   }
-  const db = await client.find<Singlestore>(Resources.singlestore, namespace, request.spec.databaseRef.name);
   if (!db) return fail(client, request, `database "${request.spec.databaseRef.name}" not found`);
+  if (hold) return heldMs;
   let state = progress.get(key);
   if (!state) {
     state = { stage: request.spec.type === 'Restart' ? 'restart' : 'configure', startRevisions: new Map() };
@@ -132,9 +142,29 @@ async function step(
     }
     case 'restart': {
       state.restartedAt = new Date().toISOString();
+      // ReconfigureTLS: the ops manager itself brings the PetSets to the new spec.tls (the provisioner
+      // leaves them alone meanwhile, see provisioner.ts) in the same write as the restart, so the pods
+      // roll once, as with KubeDB.
+      const reconfigured =
+        request.spec.type === 'ReconfigureTLS'
+          ? await client.find<Singlestore>(Resources.singlestore, namespace, name)
+          : undefined;
+      const templates = new Map(
+        (reconfigured ? desiredPetSets(reconfigured) : []).map((petSet) => [
+          petSet.metadata.name,
+          petSet.spec.template,
+        ]),
+      );
       for (const { name: petSet } of petSetsOf(db)) {
+        const template = templates.get(petSet);
+        const restartedAt = { 'kubedb.com/restartedAt': state.restartedAt };
         const patch = {
-          spec: { template: { metadata: { annotations: { 'kubedb.com/restartedAt': state.restartedAt } } } },
+          spec: {
+            template: {
+              ...template,
+              metadata: { ...template?.metadata, annotations: restartedAt },
+            },
+          },
         };
         await client.patch(Resources.petset, namespace, petSet, patch).catch(() => undefined);
       }

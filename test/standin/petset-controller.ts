@@ -9,7 +9,8 @@
 import { createHash } from 'node:crypto';
 import type { KubeClient } from '../../src/kube/client.ts';
 import { Resources } from '../../src/kube/resources.ts';
-import type { PetSet, Pod } from '../../src/kubedb/types.ts';
+import type { PetSet, Pod, Singlestore } from '../../src/kubedb/types.ts';
+import { rolloutHeld } from './holds.ts';
 import type { ContainerRuntime } from './runtime.ts';
 
 export const fakeNodeName = 'standin-node';
@@ -17,6 +18,8 @@ const revisionLabel = 'controller-revision-hash';
 const petSetLabel = 'standin.kubectl-singlestore.test/petset';
 /** Pause between rollout steps, so observers can see a rollout in progress. */
 const stepMs = 150;
+/** How often a held rollout looks whether it was released. */
+const heldMs = 500;
 
 export function templateRevision(petSet: PetSet): string {
   const hash = createHash('sha256').update(JSON.stringify(petSet.spec.template)).digest('hex').slice(0, 10);
@@ -57,13 +60,16 @@ export async function reconcilePetSet(
     (pod.status?.conditions ?? []).some(
       (condition) => condition.type === 'Ready' && condition.status === 'True',
     );
+  let held = false;
   if (!changed) {
     const stale = [...byOrdinal.entries()]
       .filter(
         ([ordinal, pod]) => ordinal < replicas && pod.metadata.labels?.[revisionLabel] !== updateRevision,
       )
       .sort(([a], [b]) => b - a)[0];
-    if (stale) {
+    // A test holding this PetSet's rollout (holds.ts) keeps its out-of-date pods until released.
+    held = stale !== undefined && (await rolloutHeldFor(client, petSet));
+    if (stale && !held) {
       await client.delete(Resources.pod, namespace, stale[1].metadata.name, { gracePeriodSeconds: 0 });
       byOrdinal.delete(stale[0]);
       changed = true;
@@ -86,7 +92,15 @@ export async function reconcilePetSet(
   if (JSON.stringify(pick(petSet.status ?? {}, status)) !== JSON.stringify(status)) {
     await client.patch(Resources.petset, namespace, name, { status }, { subresource: 'status' });
   }
-  return done ? undefined : stepMs;
+  return done ? undefined : held ? heldMs : stepMs;
+}
+
+async function rolloutHeldFor(client: KubeClient, petSet: PetSet): Promise<boolean> {
+  const db = petSet.metadata.labels?.['app.kubernetes.io/instance'];
+  const role = petSet.metadata.labels?.['kubedb.com/role'];
+  if (!db || !role) return false;
+  const owner = await client.find<Singlestore>(Resources.singlestore, petSet.metadata.namespace, db);
+  return rolloutHeld(owner?.metadata.annotations, role);
 }
 
 async function mountedSecretsExist(client: KubeClient, petSet: PetSet): Promise<boolean> {

@@ -13,6 +13,7 @@ import { Resources } from '../../src/kube/resources.ts';
 import type {
   Certificate,
   CertificateSpec,
+  OpsRequest,
   PetSet,
   PodTemplate,
   Singlestore,
@@ -55,7 +56,10 @@ export async function reconcileSinglestore(
   const certificates = desiredCertificates(db);
   for (const certificate of certificates) await apply(client, Resources.certificate, certificate);
   await removeStaleCertificates(client, db, certificates);
-  for (const petSet of desiredPetSets(db)) await apply(client, Resources.petset, petSet);
+  // While KubeDB's ops manager reconfigures TLS it updates the PetSets itself (with the restart).
+  if (!(await reconfiguringTls(client, db))) {
+    for (const petSet of desiredPetSets(db)) await apply(client, Resources.petset, petSet);
+  }
   if (db.status?.phase !== 'Ready') {
     const now = new Date().toISOString();
     await client.patch(
@@ -87,6 +91,17 @@ export async function reconcileSinglestore(
     );
   }
   return undefined;
+}
+
+/** A ReconfigureTLS ops request of this database is under way (the ops manager owns its PetSets). */
+async function reconfiguringTls(client: KubeClient, db: Singlestore): Promise<boolean> {
+  const requests = await client.list<OpsRequest>(Resources.opsRequest, { namespace: db.metadata.namespace });
+  return requests.items.some(
+    (request) =>
+      request.spec.databaseRef?.name === db.metadata.name &&
+      request.spec.type === 'ReconfigureTLS' &&
+      request.status?.phase === 'Progressing',
+  );
 }
 
 function ownerOf(db: Singlestore): OwnerReference & { blockOwnerDeletion: boolean } {
@@ -245,8 +260,11 @@ function mergeKeepingAnnotations(
 
 /** The part of `actual` that `like` describes, for a stable comparison. */
 function subset(actual: unknown, like: unknown): unknown {
+  // A list that shrank (spec.tls removed: no TLS volume) differs too, not only one that changed.
   if (Array.isArray(like))
-    return Array.isArray(actual) ? like.map((item, i) => subset(actual[i], item)) : actual;
+    return Array.isArray(actual) && actual.length === like.length
+      ? like.map((item, i) => subset(actual[i], item))
+      : actual;
   if (like && typeof like === 'object') {
     const record = (actual ?? {}) as Record<string, unknown>;
     return Object.fromEntries(Object.entries(like).map(([key, value]) => [key, subset(record[key], value)]));

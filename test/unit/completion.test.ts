@@ -53,6 +53,7 @@ test('subcommands and Singlestore names', async () => {
     'status',
     'enable',
     'rotate',
+    'disable',
     'client-cert',
     'ca',
     'connect-info',

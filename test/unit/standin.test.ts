@@ -7,6 +7,12 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { handshakeV10 } from '../standin/fake-wire.ts';
 import {
+  heldOpsPhase,
+  holdOpsRequestAnnotation,
+  holdRolloutAnnotation,
+  rolloutHeld,
+} from '../standin/holds.ts';
+import {
   certificateName,
   certificateSecretName,
   governingServiceName,
@@ -63,4 +69,22 @@ test('the fake greeting is a HandshakeV10 packet offering TLS only when asked', 
     assert.equal((capabilities & 0x800) !== 0, ssl);
     assert.ok(capabilities & 0x200, 'CLIENT_PROTOCOL_41');
   }
+});
+
+test('hold switches: ops requests held in Pending or Progressing, rollouts held per PetSet role', () => {
+  assert.equal(heldOpsPhase(undefined), undefined);
+  assert.equal(heldOpsPhase({ [holdOpsRequestAnnotation]: '' }), undefined);
+  assert.equal(heldOpsPhase({ [holdOpsRequestAnnotation]: 'Pending' }), 'Pending');
+  assert.equal(heldOpsPhase({ [holdOpsRequestAnnotation]: 'Progressing' }), 'Progressing');
+  assert.throws(() => heldOpsPhase({ [holdOpsRequestAnnotation]: 'Successful' }), /neither Pending/);
+
+  assert.equal(rolloutHeld(undefined, 'leaf'), false);
+  assert.equal(rolloutHeld({ [holdRolloutAnnotation]: 'leaf' }, 'leaf'), true);
+  assert.equal(rolloutHeld({ [holdRolloutAnnotation]: 'leaf' }, 'aggregator'), false);
+  assert.equal(rolloutHeld({ [holdRolloutAnnotation]: 'aggregator, leaf' }, 'aggregator'), true);
+  assert.equal(rolloutHeld({ [holdRolloutAnnotation]: 'all' }, 'standalone'), true);
+  assert.throws(
+    () => rolloutHeld({ [holdRolloutAnnotation]: 'leaves' }, 'leaf'),
+    /unknown PetSet role\(s\) leaves/,
+  );
 });

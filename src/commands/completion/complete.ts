@@ -45,14 +45,18 @@ export async function complete(
   const position = walk(words.slice(0, -1), tree, globalFlags);
   try {
     if (position.pendingFlag)
-      return await values(position.pendingFlag.complete, current, '', position.typed, lookup);
+      return await values(
+        position.pendingFlag.complete,
+        { prefix: current, emitPrefix: '' },
+        position.typed,
+        lookup,
+      );
     const assignment = /^(--?[^=]+)=(.*)$/.exec(current);
     if (assignment) {
       const flag = findFlag(position.flags, assignment[1] as string);
       return await values(
         flag?.complete,
-        assignment[2] as string,
-        `${assignment[1]}=`,
+        { prefix: assignment[2] as string, emitPrefix: `${assignment[1]}=` },
         position.typed,
         lookup,
       );
@@ -66,7 +70,7 @@ export async function complete(
       return { candidates, directive: Directive.noFileComp };
     }
     const positional = position.command?.positionals?.[position.positionalIndex];
-    return await values(positional?.complete, current, '', position.typed, lookup);
+    return await values(positional?.complete, { prefix: current, emitPrefix: '' }, position.typed, lookup);
   } catch {
     return { candidates: [], directive: Directive.error };
   }
@@ -126,11 +130,11 @@ function flagCandidates(flags: FlagSpec[], current: string): CompletionResult {
 
 async function values(
   source: CompletionSource | undefined,
-  prefix: string,
-  emitPrefix: string,
+  typing: { prefix: string; emitPrefix: string },
   typed: TypedFlags,
   lookup: Lookup,
 ): Promise<CompletionResult> {
+  const { prefix, emitPrefix } = typing;
   if (!source) return { candidates: [], directive: Directive.noFileComp };
   if (source.kind === 'files') return { candidates: [], directive: Directive.default };
   const all = source.kind === 'static' ? [...source.values] : await lookup(source, typed);

@@ -4,6 +4,7 @@
  */
 import type { Factory } from '../../kube/factory.ts';
 import type { Writer } from '../../kube/request-log.ts';
+import { whoAmI } from '../../kube/whoami.ts';
 import { type DataFormat, renderData } from '../../output/formats.ts';
 
 export interface ContextOptions {
@@ -20,18 +21,9 @@ export interface ContextReport {
   authenticatedAs: { username: string; uid?: string; groups: string[] };
 }
 
-interface SelfSubjectReview {
-  status?: { userInfo?: { username?: string; uid?: string; groups?: string[] } };
-}
-
 export async function gatherContext(factory: Factory): Promise<ContextReport> {
   const { connection, client } = factory;
-  const review = await client.createRaw<SelfSubjectReview>(
-    '/apis/authentication.k8s.io/v1/selfsubjectreviews',
-    { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' },
-    'create selfsubjectreviews.authentication.k8s.io',
-  );
-  const user = review.status?.userInfo ?? {};
+  const user = await whoAmI(client);
   return {
     context: connection.contextName,
     cluster: connection.clusterName,

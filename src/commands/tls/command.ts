@@ -2,6 +2,7 @@ import type { CommandDefinition } from '../../cli/command.ts';
 import { caCommand } from './ca/command.ts';
 import { clientCertCommand } from './client-cert/command.ts';
 import { connectInfoCommand } from './connect-info/command.ts';
+import { disableCommand } from './disable/command.ts';
 import { enableCommand } from './enable/command.ts';
 import { reportCommand } from './report/command.ts';
 import { rotateCommand } from './rotate/command.ts';
@@ -23,6 +24,7 @@ export const tlsCommand: CommandDefinition = {
     statusCommand,
     enableCommand,
     rotateCommand,
+    disableCommand,
     clientCertCommand,
     caCommand,
     connectInfoCommand,

@@ -1,21 +1,11 @@
 /** The database a command acts on: it must exist (and, for the client commands, have TLS enabled). */
-import { ApiError, CliError, ExitCode } from '../../errors.ts';
+import { CliError, ExitCode } from '../../errors.ts';
 import type { KubeClient } from '../../kube/client.ts';
-import { Resources } from '../../kube/resources.ts';
 import { tlsCertificates } from '../../kubedb/naming.ts';
 import type { IssuerRef, Singlestore } from '../../kubedb/types.ts';
+import { getDatabase } from '../../tls/converge/gather.ts';
 
-/** GET the Singlestore; a missing one is an error that names it (exit 3). */
-export async function getDatabase(client: KubeClient, namespace: string, name: string): Promise<Singlestore> {
-  const db = await client.find<Singlestore>(Resources.singlestore, namespace, name);
-  if (!db)
-    throw new ApiError(
-      `singlestores.kubedb.com "${name}" not found in namespace "${namespace}"`,
-      404,
-      'NotFound',
-    );
-  return db;
-}
+export { getDatabase };
 
 export type TlsDatabase = Singlestore & { spec: { tls: { issuerRef: IssuerRef } } };
 

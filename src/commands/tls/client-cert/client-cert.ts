@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import { CliError, ExitCode } from '../../../errors.ts';
-import type { DryRun, KubeClient } from '../../../kube/client.ts';
+import { type DryRun, dryRunNote, type KubeClient } from '../../../kube/client.ts';
 import { findCondition } from '../../../kube/objects.ts';
 import { Resources } from '../../../kube/resources.ts';
 import type { Certificate, Secret } from '../../../kubedb/types.ts';
@@ -115,7 +115,7 @@ async function issue(options: ClientCertOptions, action: IssueAction, deps: Acti
   const certName = desired.metadata.name;
   const object = `Certificate ${namespace}/${certName}`;
   const dry = action.dryRun !== 'none';
-  const dryNote = dry ? ' (dry run)' : '';
+  const dryNote = dryRunNote(action.dryRun);
   const say = (line: string) => (action.output ? deps.err : deps.out)(`${line}\n`);
   const expectedSubject = subjectOneLine({ user: action.user, organizations: action.organizations });
 
@@ -292,7 +292,7 @@ async function remove(
   const { client } = deps;
   const { namespace, name } = options;
   const certName = clientCertificateName(name, action.user);
-  const dryNote = action.dryRun === 'none' ? '' : ' (dry run)';
+  const dryNote = dryRunNote(action.dryRun);
   const existing = await client.find<Certificate>(Resources.certificate, namespace, certName);
   if (!existing) {
     await tlsDatabase(client, { namespace, name, commandName: deps.commandName });

@@ -2,23 +2,39 @@ import { isIP } from 'node:net';
 import type { CommandDefinition } from '../../../cli/command.ts';
 import {
   clusterResourceNamespaceFlag,
-  dryRunFlag,
   outputFlag,
   type ParsedArgs,
   probeFlags,
   progressFlag,
   progressMode,
 } from '../../../cli/flags.ts';
-import { parseDurationFlag, probeSetting, validateObjectName } from '../../../cli/validate.ts';
+import {
+  dryRunOption,
+  methodOption,
+  timeoutOption,
+  waitOption,
+  warnWithinOption,
+} from '../../../cli/options.ts';
+import { probeSetting, validateObjectName } from '../../../cli/validate.ts';
 import { UsageError } from '../../../errors.ts';
-import type { DryRun } from '../../../kube/client.ts';
 import { parseGoDuration } from '../../../util/duration.ts';
 import { actionDeps } from '../action-deps.ts';
-import type { EnableMethod, EnableOptions } from './enable.ts';
+import type { EnableOptions } from './enable.ts';
 
 const formats = ['json', 'yaml'] as const;
-const methods = ['auto', 'ops-request', 'patch'] as const;
 const encodings = ['PKCS1', 'PKCS8'] as const;
+const method = methodOption(
+  ['auto', 'ops-request', 'patch'] as const,
+  'auto: an ops request when KubeDB can take one, else a patch of spec.tls',
+);
+const dryRun = dryRunOption(
+  'none, client (print, send nothing) or server (validated by the API server, not stored)',
+);
+const wait = waitOption('Wait until certificates are issued, pods rolled out and tls status is OK');
+const timeout = timeoutOption('How long --wait may take (Go duration)');
+const warnWithin = warnWithinOption(
+  "Warn when the issuer's CA expires within this (Go duration or days, e.g. 720h, 30d)",
+);
 
 export const enableCommand: CommandDefinition = {
   name: 'enable',
@@ -53,28 +69,12 @@ export const enableCommand: CommandDefinition = {
       choices: encodings,
       complete: { kind: 'static', values: encodings },
     },
-    {
-      name: 'method',
-      type: 'string',
-      describe: 'auto: an ops request when KubeDB can take one, else a patch of spec.tls',
-      default: 'auto',
-      choices: methods,
-      complete: { kind: 'static', values: methods },
-    },
-    dryRunFlag('none, client (print, send nothing) or server (validated by the API server, not stored)'),
+    method.spec,
+    dryRun.spec,
     outputFlag(formats, 'Print what was created or patched'),
-    {
-      name: 'wait',
-      type: 'boolean',
-      describe: 'Wait until certificates are issued, pods rolled out and tls status is OK',
-    },
-    { name: 'timeout', type: 'string', describe: 'How long --wait may take (Go duration)', default: '10m' },
-    {
-      name: 'warn-within',
-      type: 'string',
-      describe: "Warn when the issuer's CA expires within this (Go duration or days, e.g. 720h, 30d)",
-      default: '720h',
-    },
+    wait.spec,
+    timeout.spec,
+    warnWithin.spec,
     clusterResourceNamespaceFlag,
     {
       name: 'overwrite',
@@ -153,14 +153,14 @@ export function enableOptions(argv: ParsedArgs, isTTY: boolean): Omit<EnableOpti
         ? { privateKeyEncoding: argv['private-key-encoding'] as 'PKCS1' | 'PKCS8' }
         : {}),
     },
-    method: String(argv.method ?? 'auto') as EnableMethod,
-    dryRun: String(argv['dry-run'] ?? 'none') as DryRun,
+    method: method.read(argv),
+    dryRun: dryRun.read(argv),
     ...(typeof argv.output === 'string' ? { output: argv.output as (typeof formats)[number] } : {}),
-    wait: argv.wait === true,
-    timeoutMs: parseDurationFlag('timeout', String(argv.timeout ?? '10m')),
+    wait: wait.read(argv),
+    timeoutMs: timeout.read(argv),
     overwrite: argv.overwrite === true,
     force: argv.force === true,
-    warnWithinMs: parseDurationFlag('warn-within', String(argv['warn-within'] ?? '720h')),
+    warnWithinMs: warnWithin.read(argv),
     clusterResourceNamespace: validateObjectName(
       String(argv['cluster-resource-namespace'] ?? 'cert-manager'),
       '--cluster-resource-namespace',

@@ -3,10 +3,15 @@ import { buildInfo } from '../../../build-info.ts';
 import type { CommandDefinition } from '../../../cli/command.ts';
 import { contextsFlags, selectedContexts } from '../../../cli/contexts.ts';
 import { type ParsedArgs, probeFlags } from '../../../cli/flags.ts';
-import { parseDurationFlag, probeSetting } from '../../../cli/validate.ts';
+import { warnWithinOption } from '../../../cli/options.ts';
+import { probeSetting } from '../../../cli/validate.ts';
 import { UsageError } from '../../../errors.ts';
 import { namePositional, selectionFlags, selectionOf } from '../selection.ts';
 import type { ReportOptions } from './report.ts';
+
+const warnWithin = warnWithinOption(
+  'Expiry closer than this is a warning (Go duration or days, e.g. 720h, 30d)',
+);
 
 export const reportCommand: CommandDefinition = {
   name: 'report',
@@ -25,12 +30,7 @@ export const reportCommand: CommandDefinition = {
       type: 'boolean',
       describe: 'Replace namespaces and object names with stable pseudonyms everywhere',
     },
-    {
-      name: 'warn-within',
-      type: 'string',
-      describe: 'Expiry closer than this is a warning (Go duration or days, e.g. 720h, 30d)',
-      default: '720h',
-    },
+    warnWithin.spec,
     ...probeFlags(),
     ...contextsFlags,
   ],
@@ -92,7 +92,7 @@ export function reportOptions(argv: Record<string, unknown>, namespace: string):
     ...(labelSelector ? { labelSelector } : {}),
     ...(file ? { file } : {}),
     redactNames: argv['redact-names'] === true,
-    warnWithinMs: parseDurationFlag('warn-within', String(argv['warn-within'] ?? '720h')),
+    warnWithinMs: warnWithin.read(argv),
     ...(probe ? { probe } : {}),
   };
 }

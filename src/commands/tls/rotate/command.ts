@@ -1,20 +1,35 @@
 import type { CommandDefinition } from '../../../cli/command.ts';
 import {
   clusterResourceNamespaceFlag,
-  dryRunFlag,
   type ParsedArgs,
   probeFlags,
   progressFlag,
   progressMode,
 } from '../../../cli/flags.ts';
-import { parseDurationFlag, probeSetting, validateObjectName } from '../../../cli/validate.ts';
+import {
+  concurrencyOption,
+  dryRunOption,
+  methodOption,
+  timeoutOption,
+  waitOption,
+} from '../../../cli/options.ts';
+import { probeSetting, validateObjectName } from '../../../cli/validate.ts';
 import { UsageError } from '../../../errors.ts';
-import type { DryRun } from '../../../kube/client.ts';
 import { actionDeps } from '../action-deps.ts';
-import type { RotateMethod, RotateOptions } from './rotate.ts';
+import type { RotateOptions } from './rotate.ts';
 
-const methods = ['auto', 'ops-request', 'cert-manager'] as const;
+const method = methodOption(
+  ['auto', 'ops-request', 'cert-manager'] as const,
+  'auto: an ops request where KubeDB runs, else cert-manager renewal',
+);
 const restartWith = ['auto', 'ops-request', 'annotation'] as const;
+const wait = waitOption(
+  'Wait for new certificates, the rollout and a healthy status (default: on for one database)',
+  (argv) => typeof argv.name === 'string',
+);
+const timeout = timeoutOption('How long the wait may take (Go duration)');
+const dryRun = dryRunOption('none, client (print, send nothing) or server');
+const concurrency = concurrencyOption('Databases rotated at once with --all');
 
 export const rotateCommand: CommandDefinition = {
   name: 'rotate',
@@ -59,14 +74,7 @@ export const rotateCommand: CommandDefinition = {
       type: 'string',
       describe: 'With --all: only Singlestores matching this label selector',
     },
-    {
-      name: 'method',
-      type: 'string',
-      describe: 'auto: an ops request where KubeDB runs, else cert-manager renewal',
-      default: 'auto',
-      choices: methods,
-      complete: { kind: 'static', values: methods },
-    },
+    method.spec,
     {
       name: 'restart-only',
       type: 'boolean',
@@ -91,13 +99,14 @@ export const rotateCommand: CommandDefinition = {
       choices: restartWith,
       complete: { kind: 'static', values: restartWith },
     },
+    wait.spec,
+    timeout.spec,
+    dryRun.spec,
     {
-      name: 'wait',
+      name: 'force',
       type: 'boolean',
-      describe: 'Wait for new certificates, the rollout and a healthy status (default: on for one database)',
+      describe: 'Rotate again even if a rotation of this database finished within the last hour',
     },
-    { name: 'timeout', type: 'string', describe: 'How long the wait may take (Go duration)', default: '10m' },
-    dryRunFlag('none, client (print, send nothing) or server'),
     {
       name: 'output',
       alias: 'o',
@@ -106,7 +115,7 @@ export const rotateCommand: CommandDefinition = {
       choices: ['json'],
       complete: { kind: 'static', values: ['json'] },
     },
-    { name: 'concurrency', type: 'number', describe: 'Databases rotated at once with --all', default: 3 },
+    concurrency.spec,
     progressFlag,
     ...probeFlags(true),
   ],
@@ -121,6 +130,7 @@ export const rotateCommand: CommandDefinition = {
       '$0 tls rotate --all -A -l env=prod --concurrency 5 -o json',
       'every TLS-enabled database labelled env=prod, in every namespace, a result each',
     ],
+    ['$0 tls rotate sample-sdb --force', 'rotate again although a rotation finished within the hour'],
     [
       '$0 tls rotate --issuer sdb-issuer -n demo',
       "after replacing the Issuer's CA: re-issue what the old CA signed",
@@ -163,15 +173,12 @@ export function rotateOptions(argv: ParsedArgs, isTTY: boolean): Omit<RotateOpti
     );
   if (argv['stale-only'] === true && !probe)
     throw new UsageError('--stale-only needs the probe: it cannot be combined with --probe=false');
-  const method = String(argv.method ?? 'auto') as RotateMethod;
-  if (argv['no-restart'] === true && method === 'ops-request') {
+  const methodValue = method.read(argv);
+  if (argv['no-restart'] === true && methodValue === 'ops-request') {
     throw new UsageError(
       "--no-restart cannot be combined with --method ops-request: KubeDB's rotation always restarts the pods",
     );
   }
-  const concurrency = Number(argv.concurrency ?? 3);
-  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 50)
-    throw new UsageError('--concurrency must be a whole number from 1 to 50');
   return {
     ...(name ? { name } : {}),
     ...(issuer
@@ -189,16 +196,17 @@ export function rotateOptions(argv: ParsedArgs, isTTY: boolean): Omit<RotateOpti
       : {}),
     allNamespaces,
     ...(labelSelector ? { labelSelector } : {}),
-    method,
+    method: methodValue,
     restartOnly: argv['restart-only'] === true,
     staleOnly: argv['stale-only'] === true,
     noRestart: argv['no-restart'] === true,
     restartWith: String(argv['restart-with'] ?? 'auto') as RotateOptions['restartWith'],
-    wait: typeof argv.wait === 'boolean' ? argv.wait : name !== undefined,
-    timeoutMs: parseDurationFlag('timeout', String(argv.timeout ?? '10m')),
-    dryRun: String(argv['dry-run'] ?? 'none') as DryRun,
+    wait: wait.read(argv),
+    timeoutMs: timeout.read(argv),
+    dryRun: dryRun.read(argv),
+    force: argv.force === true,
     ...(argv.output === 'json' ? { output: 'json' as const } : {}),
-    concurrency,
+    concurrency: concurrency.read(argv),
     progress: progressMode(argv, isTTY),
     ...(probe ? { probe } : {}),
   };

@@ -1,10 +1,15 @@
 import type { CommandDefinition } from '../../../cli/command.ts';
 import { contextsFlags, selectedContexts } from '../../../cli/contexts.ts';
 import { caFlags, outputFlag, probeFlags } from '../../../cli/flags.ts';
-import { parseDurationFlag, probeSetting, validateObjectName } from '../../../cli/validate.ts';
+import { warnWithinOption } from '../../../cli/options.ts';
+import { probeSetting, validateObjectName } from '../../../cli/validate.ts';
 import type { StatusFormat } from '../../../tls/render.ts';
 import { namePositional, selectionFlags, selectionOf } from '../selection.ts';
 import type { StatusOptions } from './status.ts';
+
+const warnWithin = warnWithinOption(
+  'Expiry closer than this is a warning (Go duration or days, e.g. 720h, 30d)',
+);
 
 const formats = ['wide', 'json', 'yaml'] as const;
 
@@ -16,12 +21,7 @@ export const statusCommand: CommandDefinition = {
   flags: [
     ...selectionFlags('Check databases in every namespace'),
     outputFlag(formats, 'Output format (default: a table, or the detailed view for one database)'),
-    {
-      name: 'warn-within',
-      type: 'string',
-      describe: 'Expiry closer than this is a warning (Go duration or days, e.g. 720h, 30d)',
-      default: '720h',
-    },
+    warnWithin.spec,
     { name: 'require-tls', type: 'boolean', describe: 'Treat a database without TLS as critical' },
     ...probeFlags(),
     ...caFlags,
@@ -79,7 +79,7 @@ export function statusOptions(argv: Record<string, unknown>, namespace: string):
     allNamespaces,
     ...(labelSelector ? { labelSelector } : {}),
     format,
-    warnWithinMs: parseDurationFlag('warn-within', String(argv['warn-within'] ?? '720h')),
+    warnWithinMs: warnWithin.read(argv),
     requireTls: argv['require-tls'] === true,
     // One database is probed unless --probe=false; many only with --probe.
     ...(probe ? { probe } : {}),

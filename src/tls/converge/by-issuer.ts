@@ -4,14 +4,14 @@
  * so the selection itself is resumable. The CA Secret is read like `tls status` reads it (public
  * certificates only; the key never leaves the reader).
  */
-import { CliError, ExitCode } from '../../../errors.ts';
-import type { KubeClient } from '../../../kube/client.ts';
-import type { Writer } from '../../../kube/request-log.ts';
-import { Resources } from '../../../kube/resources.ts';
-import { tlsCertificates } from '../../../kubedb/naming.ts';
-import type { Issuer, Secret, Singlestore } from '../../../kubedb/types.ts';
-import { caLineage, caSecretOf, invalidIssuerRef, issuerType, signedBy } from '../../../tls/ca.ts';
-import { readCaSecrets } from '../../../tls/gather.ts';
+import { CliError, ExitCode } from '../../errors.ts';
+import type { KubeClient } from '../../kube/client.ts';
+import type { Writer } from '../../kube/request-log.ts';
+import { Resources } from '../../kube/resources.ts';
+import { tlsCertificates } from '../../kubedb/naming.ts';
+import type { Issuer, Secret, Singlestore } from '../../kubedb/types.ts';
+import { caLineage, caSecretOf, invalidIssuerRef, issuerType, signedBy } from '../ca.ts';
+import { readCaSecrets } from '../gather.ts';
 
 export interface IssuerSelection {
   name: string;
