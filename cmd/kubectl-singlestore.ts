@@ -2,6 +2,7 @@
  * Entry point of the kubectl-singlestore binary (and of its kubectl_complete-singlestore helper name).
  * The only place that touches process.exit, signals and the real streams.
  */
+import { setMaxListeners } from 'node:events';
 import path from 'node:path';
 import { isatty } from 'node:tty';
 import { runCli } from '../src/cli/app.ts';
@@ -9,6 +10,8 @@ import { ExitCode } from '../src/errors.ts';
 
 async function main(): Promise<void> {
   const controller = new AbortController();
+  // Every request in flight listens to the interrupt: a status reads a dozen kinds or more at once.
+  setMaxListeners(0, controller.signal);
   let interrupts = 0;
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.on(signal, () => {

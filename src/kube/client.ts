@@ -81,6 +81,8 @@ const retryableStatus = new Set([429, 500, 502, 503, 504]);
 const retryableNetwork = new Set(['ECONNRESET', 'EPIPE']);
 const maxReadRetries = 3;
 const maxRetryDelayMs = 5000;
+/** kubectl's and client-go's page size for LIST. */
+export const defaultPageSize = 500;
 
 /**
  * With no --request-timeout, a non-watch request whose connection stays silent this long is given up.
@@ -147,6 +149,34 @@ export class KubeClient {
         namespace: options.namespace,
       },
     });
+  }
+
+  /**
+   * LIST in pages of `limit` objects, as kubectl does (its --chunk-size defaults to 500,
+   * k8s.io/kubectl/pkg/cmd/util/helpers.go DefaultChunkSize; the pager of
+   * k8s.io/client-go/tools/pager/pager.go follows `metadata.continue` the same way). Each page is
+   * handed to `onPage` and dropped before the next is asked for, so memory holds one page, not the
+   * whole kind. An expired continue token (410) is an error: the caller's partial view would be
+   * inconsistent.
+   */
+  async listPages<T extends KubeObject>(
+    type: ResourceType,
+    options: ListOptions & { limit?: number },
+    onPage: (items: T[]) => void,
+  ): Promise<void> {
+    const base = resourcePath(type, { namespace: options.namespace });
+    const limit = String(options.limit ?? defaultPageSize);
+    let token: string | undefined;
+    do {
+      const page: ObjectList<T> = await this.json(
+        'GET',
+        base + query({ ...selectorQuery(options), limit, continue: token }),
+        undefined,
+        { verb: 'list', type, namespace: options.namespace },
+      );
+      token = page.metadata?.continue || undefined;
+      onPage(page.items ?? []);
+    } while (token);
   }
 
   async create<T extends KubeObject>(

@@ -29,7 +29,7 @@ export interface KubeObject {
 }
 
 export interface ObjectList<T extends KubeObject = KubeObject> {
-  metadata: { resourceVersion?: string };
+  metadata: { resourceVersion?: string; continue?: string };
   items: T[];
 }
 

@@ -1,37 +1,25 @@
 /**
- * Gather: every API call `tls status` makes, and nothing else. One LIST per kind, all in parallel,
- * whatever the number of databases, so a cluster-wide status costs the same few requests for 1 or 1000
- * databases. A kind that cannot be read (forbidden, not served) becomes data, not an abort.
+ * Gather: every API call `tls status` makes, and nothing else; what it costs follows the selected
+ * databases, not the cluster. One database is read by name (read-one.ts: two rounds of parallel
+ * requests, whatever its namespace holds); many by one paged LIST per kind (read-many.ts: the same
+ * requests for 10 or 1,000 databases, each page reduced to the selected databases' objects). The
+ * issuers' CA Secrets and the wire probe follow, once their inputs are known.
+ * A kind that cannot be read (forbidden, not served) becomes data, not an abort.
  * TLS Secrets are reduced to their facts here, so key material never leaves this module.
  */
 import { ApiError } from '../errors.ts';
-import type { KubeClient, ListOptions } from '../kube/client.ts';
-import type { KubeObject } from '../kube/objects.ts';
-import { Resources, type ResourceType } from '../kube/resources.ts';
+import type { KubeClient } from '../kube/client.ts';
+import { Resources } from '../kube/resources.ts';
 import { governingServiceName, tlsCertificates } from '../kubedb/naming.ts';
-import type { Certificate, Issuer, OpsRequest, PetSet, Pod, Secret, Singlestore } from '../kubedb/types.ts';
+import type { Issuer, Pod, Secret, Singlestore } from '../kubedb/types.ts';
 import { type CaPems, caSecretOf, defaultClusterResourceNamespace } from './ca.ts';
-import { isClientCertificateOf } from './client-certs.ts';
 import { type PodProbe, type ProbeOptions, type ProbeTarget, probePods } from './probe.ts';
+import { readMany } from './read-many.ts';
+import { readDatabase } from './read-one.ts';
+import { keyOf, type Listed, type Reads } from './reads.ts';
 import { inspectTlsData, type SecretFacts } from './x509.ts';
 
-export type Listed<T> =
-  | { ok: true; items: T[] }
-  | { ok: false; reason: 'forbidden' | 'not-served' | 'error'; message: string };
-
-export interface CertificateRequest extends KubeObject {
-  status?: { conditions?: { type: string; status: string; reason?: string; message?: string }[] };
-}
-
-export interface KubeEvent extends KubeObject {
-  involvedObject: { kind?: string; name?: string; namespace?: string };
-  type?: string;
-  reason?: string;
-  message?: string;
-  lastTimestamp?: string;
-  eventTime?: string;
-  count?: number;
-}
+export type { CertificateRequest, KubeEvent, Listed } from './reads.ts';
 
 /** A TLS Secret without its private key: what it holds, as facts, and its public certificates. */
 export interface SecretSummary {
@@ -58,20 +46,10 @@ export interface Scope {
   labelSelector?: string;
 }
 
-export interface Snapshot {
+/** What was read, with the Secrets reduced to facts, and what follows from it. */
+export interface Snapshot extends Omit<Reads, 'secrets'> {
   scope: Scope;
-  certManagerServed: boolean;
-  opsRequestsServed: boolean;
-  singlestores: Listed<Singlestore>;
-  certificates: Listed<Certificate>;
-  certificateRequests: Listed<CertificateRequest>;
-  certificateEvents: Listed<KubeEvent>;
   secrets: Listed<SecretSummary>;
-  petSets: Listed<PetSet>;
-  pods: Listed<Pod>;
-  issuers: Listed<Issuer>;
-  clusterIssuers: Listed<Issuer>;
-  opsRequests: Listed<OpsRequest>;
   /** cert-manager's --cluster-resource-namespace: where a CA ClusterIssuer's Secret lives. */
   clusterResourceNamespace: string;
   /** The CA Secret of each CA-type issuer the selected databases use (none read with --ca-file). */
@@ -91,123 +69,38 @@ export interface GatherOptions {
   caFile?: CaPems;
 }
 
-const kubedbSelector = 'app.kubernetes.io/name=singlestores.kubedb.com';
-const notServed = { ok: false, reason: 'not-served', message: 'not served by the API server' } as const;
-
 export async function gather(
   client: KubeClient,
   scope: Scope,
   options: GatherOptions = {},
 ): Promise<Snapshot> {
-  const namespace = scope.namespace;
-  const [certManagerServed, opsRequestsServed] = await Promise.all([
-    client.serves(Resources.certificate),
-    client.serves(Resources.opsRequest),
-  ]);
-  const certManager = <T extends KubeObject>(type: ResourceType, options: ListOptions = {}) =>
-    certManagerServed ? listed<T>(client, type, { namespace, ...options }) : Promise.resolve(notServed);
-  const listing = {
-    singlestores: listed<Singlestore>(client, Resources.singlestore, {
-      namespace,
-      labelSelector: scope.labelSelector || undefined,
-      fieldSelector: scope.name ? `metadata.name=${scope.name}` : undefined,
-    }),
-    // No type filter: an expected Secret of another type must be reported as such, not as missing.
-    secrets: listed<Secret>(client, Resources.secret, { namespace }),
-    pods: listed<Pod>(client, Resources.pod, { namespace, labelSelector: kubedbSelector }),
-    issuers: certManager<Issuer>(Resources.issuer),
-    clusterIssuers: certManagerServed
-      ? listed<Issuer>(client, Resources.clusterIssuer, {})
-      : Promise.resolve<Listed<Issuer>>(notServed),
-  };
+  const reads =
+    scope.name && scope.namespace !== undefined
+      ? await readDatabase(client, { namespace: scope.namespace, name: scope.name })
+      : await readMany(client, scope);
   const clusterResourceNamespace = options.clusterResourceNamespace ?? defaultClusterResourceNamespace;
-  // The CA Secrets are read by name once the databases and their issuers are known: one GET per
-  // CA-type issuer in use, whatever the number of databases.
-  const readingCas = options.caFile
-    ? Promise.resolve([])
-    : Promise.all([listing.singlestores, listing.issuers, listing.clusterIssuers]).then(
-        ([dbs, issuers, clusterIssuers]) =>
-          readCaSecrets(client, caSecretsInUse({ dbs, issuers, clusterIssuers, clusterResourceNamespace })),
-      );
-  // The probe starts as soon as it knows the pods and their Secrets, while the other lists still run.
-  const probing = options.probe
-    ? Promise.all([listing.singlestores, listing.pods, listing.secrets]).then(([dbs, pods, secrets]) =>
-        probePods(client, probeTargets(dbs, pods, secrets), options.probe as ProbeOptions),
-      )
-    : Promise.resolve(undefined);
-  const [
-    singlestores,
-    certificates,
-    certificateRequests,
-    certificateEvents,
-    secrets,
-    petSets,
-    pods,
-    issuers,
-    clusterIssuers,
-    opsRequests,
-    wire,
-    caSecrets,
-  ] = await Promise.all([
-    listing.singlestores,
-    certManager<Certificate>(Resources.certificate),
-    certManager<CertificateRequest>(Resources.certificateRequest),
-    listed<KubeEvent>(client, Resources.event, {
-      namespace,
-      fieldSelector: 'involvedObject.kind=Certificate',
-    }),
-    listing.secrets,
-    listed<PetSet>(client, Resources.petset, { namespace, labelSelector: kubedbSelector }),
-    listing.pods,
-    listing.issuers,
-    listing.clusterIssuers,
-    opsRequestsServed
-      ? listed<OpsRequest>(client, Resources.opsRequest, { namespace })
-      : Promise.resolve(notServed),
-    probing,
-    readingCas,
+  const { singlestores, issuers, clusterIssuers, secrets } = reads;
+  // One GET per CA-type issuer in use, whatever the number of databases; the probe meanwhile.
+  const [caSecrets, wire] = await Promise.all([
+    options.caFile
+      ? Promise.resolve([])
+      : readCaSecrets(
+          client,
+          caSecretsInUse({ dbs: singlestores, issuers, clusterIssuers, clusterResourceNamespace }),
+        ),
+    options.probe
+      ? probePods(client, probeTargets(singlestores, reads.pods, secrets), options.probe)
+      : Promise.resolve(undefined),
   ]);
   return {
     scope,
-    certManagerServed,
-    opsRequestsServed,
-    singlestores,
-    certificates,
-    certificateRequests,
-    certificateEvents,
-    secrets: summarizeSecrets(secrets, expectedSecrets(singlestores, certificates)),
-    petSets,
-    pods,
-    issuers,
-    clusterIssuers,
-    opsRequests,
+    ...reads,
+    secrets: summarizeSecrets(secrets),
     clusterResourceNamespace,
     caSecrets,
     ...(options.caFile ? { caFile: options.caFile } : {}),
     ...(wire ? { wire } : {}),
   };
-}
-
-/**
- * "namespace/name" of every Secret a selected TLS database expects: KubeDB's, and those of the client
- * certificates `tls client-cert` made for it.
- */
-function expectedSecrets(singlestores: Listed<Singlestore>, certificates: Listed<Certificate>): Set<string> {
-  return new Set(
-    (singlestores.ok ? singlestores.items : []).flatMap((db) => {
-      if (!db.spec?.tls?.issuerRef) return [];
-      const database = { namespace: db.metadata.namespace ?? '', name: db.metadata.name };
-      const clients = (certificates.ok ? certificates.items : [])
-        .filter((certificate) => isClientCertificateOf(certificate, database))
-        .map((certificate) => `${database.namespace}/${certificate.spec.secretName}`);
-      return [
-        ...tlsCertificates(db.metadata.name, db.spec.tls.certificates).map(
-          (entry) => `${database.namespace}/${entry.secret}`,
-        ),
-        ...clients,
-      ];
-    }),
-  );
 }
 
 /** The CA Secrets of the CA-type issuers the selected databases refer to, each once. */
@@ -273,10 +166,7 @@ function probeTargets(
 ): ProbeTarget[] {
   if (!singlestores.ok || !pods.ok) return [];
   const secretData = new Map(
-    (secrets.ok ? secrets.items : []).map((secret) => [
-      `${secret.metadata.namespace}/${secret.metadata.name}`,
-      secret.data ?? {},
-    ]),
+    (secrets.ok ? secrets.items : []).map((secret) => [keyOf(secret), secret.data ?? {}]),
   );
   return singlestores.items.flatMap((db) => {
     if (!db.spec?.tls?.issuerRef) return [];
@@ -313,46 +203,27 @@ function decode(value: string | undefined): string | undefined {
   return value === undefined ? undefined : Buffer.from(value, 'base64').toString('utf8');
 }
 
-async function listed<T extends KubeObject>(
-  client: KubeClient,
-  type: ResourceType,
-  options: ListOptions,
-): Promise<Listed<T>> {
-  try {
-    return { ok: true, items: (await client.list<T>(type, options)).items };
-  } catch (error) {
-    if (!(error instanceof ApiError)) throw error;
-    if (error.isForbidden) return { ok: false, reason: 'forbidden', message: error.message };
-    if (error.status === 404) return notServed;
-    // Unreachable server, timeouts, authentication: nothing else would work either.
-    if (error.status === 0 || error.status === 401) throw error;
-    return { ok: false, reason: 'error', message: error.message };
-  }
-}
-
-/** Only the Secrets a selected database expects are kept, whatever their type. */
-function summarizeSecrets(secrets: Listed<Secret>, expected: Set<string>): Listed<SecretSummary> {
+/** The Secrets the selected databases refer to (the reads keep no other), as facts. */
+function summarizeSecrets(secrets: Listed<Secret>): Listed<SecretSummary> {
   if (!secrets.ok) return secrets;
   return {
     ok: true,
-    items: secrets.items
-      .filter((secret) => expected.has(`${secret.metadata.namespace}/${secret.metadata.name}`))
-      .map((secret) => {
-        const data = secret.data ?? {};
-        const decoded = (key: string) => decode(data[key]);
-        return {
-          name: secret.metadata.name,
-          namespace: secret.metadata.namespace ?? '',
-          type: secret.type ?? '',
-          keys: Object.keys(data).sort(),
-          facts: inspectTlsData({
-            'tls.crt': decoded('tls.crt'),
-            'tls.key': decoded('tls.key'),
-            'ca.crt': decoded('ca.crt'),
-          }),
-          ...(decoded('tls.crt') ? { tlsCrt: decoded('tls.crt') } : {}),
-          ...(decoded('ca.crt') ? { caCrt: decoded('ca.crt') } : {}),
-        };
-      }),
+    items: secrets.items.map((secret) => {
+      const data = secret.data ?? {};
+      const decoded = (key: string) => decode(data[key]);
+      return {
+        name: secret.metadata.name,
+        namespace: secret.metadata.namespace ?? '',
+        type: secret.type ?? '',
+        keys: Object.keys(data).sort(),
+        facts: inspectTlsData({
+          'tls.crt': decoded('tls.crt'),
+          'tls.key': decoded('tls.key'),
+          'ca.crt': decoded('ca.crt'),
+        }),
+        ...(decoded('tls.crt') ? { tlsCrt: decoded('tls.crt') } : {}),
+        ...(decoded('ca.crt') ? { caCrt: decoded('ca.crt') } : {}),
+      };
+    }),
   };
 }

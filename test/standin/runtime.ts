@@ -141,9 +141,15 @@ export class ContainerRuntime {
   async init(): Promise<void> {
     rmSync(this.template, { recursive: true, force: true });
     mkdirSync(this.root, { recursive: true });
+    // A temporary directory of its own: in a /tmp shared with other test beds, bootstrap's temporary
+    // tables were seen to clash ("Could not remove temporary table '/tmp/#sql-temptable-...'").
+    const tmpdir = `${this.template}-tmp`;
+    rmSync(tmpdir, { recursive: true, force: true });
+    mkdirSync(tmpdir, { recursive: true });
     await promisify(execFile)('mariadb-install-db', [
       '--no-defaults',
       `--datadir=${this.template}`,
+      `--tmpdir=${tmpdir}`,
       '--auth-root-authentication-method=normal',
       '--skip-test-db',
       '--user=root',
@@ -298,6 +304,7 @@ export class ContainerRuntime {
         `--datadir=${path.join(state.dir, 'data')}`,
         `--socket=${path.join(state.dir, 'sock')}`,
         `--pid-file=${path.join(state.dir, 'mariadbd.pid')}`,
+        `--tmpdir=${state.dir}`,
         '--bind-address=127.0.0.1',
         `--port=${state.port}`,
         `--init-file=${initFile}`,

@@ -15,6 +15,9 @@ import tls from 'node:tls';
 export interface ProxyRequest {
   method: string;
   url: string;
+  /** performance.now() when the request arrived, and when its answer was sent (forwarded requests). */
+  startedAt?: number;
+  endedAt?: number;
 }
 
 export type Fault =
@@ -52,10 +55,14 @@ export async function startApiProxy(
   const agent = new https.Agent({ ca, keepAlive: true });
   const requests: ProxyRequest[] = [];
   const handler = async (incoming: http.IncomingMessage, outgoing: http.ServerResponse) => {
+    const startedAt = performance.now();
     const chunks: Buffer[] = [];
     for await (const chunk of incoming) chunks.push(chunk as Buffer);
-    const request = { method: incoming.method ?? 'GET', url: incoming.url ?? '/' };
+    const request: ProxyRequest = { method: incoming.method ?? 'GET', url: incoming.url ?? '/', startedAt };
     requests.push(request);
+    outgoing.on('finish', () => {
+      request.endedAt = performance.now();
+    });
     const fault = await before(request);
     if (fault && 'respond' in fault) {
       outgoing.writeHead(fault.respond, { 'Content-Type': 'application/json', ...fault.headers });
