@@ -171,8 +171,10 @@ export class KubeClient {
       const page: ObjectList<T> = await this.json(
         'GET',
         base + query({ ...selectorQuery(options), limit, continue: token }),
-        undefined,
-        { verb: 'list', type, namespace: options.namespace },
+        {
+          body: undefined,
+          action: { verb: 'list', type, namespace: options.namespace },
+        },
       );
       token = page.metadata?.continue || undefined;
       onPage(page.items ?? []);
