@@ -60,8 +60,7 @@ async function createWithStatus(
   if (status)
     await client.patch(
       type,
-      object.metadata.namespace,
-      object.metadata.name,
+      { namespace: object.metadata.namespace, name: object.metadata.name },
       { status },
       { subresource: 'status' },
     );

@@ -215,11 +215,11 @@ export class KubeClient {
 
   async patch<T extends KubeObject>(
     type: ResourceType,
-    namespace: string | undefined,
-    name: string,
+    object: { namespace: string | undefined; name: string },
     patch: unknown,
     options: { patchType?: PatchType; dryRun?: DryRun; subresource?: string } = {},
   ): Promise<T> {
+    const { namespace, name } = object;
     const { patchType = 'merge', dryRun = 'none', subresource } = options;
     const path = resourcePath(type, { namespace, name, subresource }) + query(dryRunQuery(dryRun));
     return this.json<T>('PATCH', path, {

@@ -62,7 +62,7 @@ export async function readMany(client: KubeClient, scope: ManyScope): Promise<Re
         labelSelector: scope.labelSelector || undefined,
         fieldSelector: scope.name ? `metadata.name=${scope.name}` : undefined,
       },
-      () => true,
+      { keep: () => true },
     ),
   );
   if (scope.labelSelector) {
@@ -85,7 +85,7 @@ export async function readMany(client: KubeClient, scope: ManyScope): Promise<Re
     type: ResourceType,
     options: ListOptions,
     keep: (item: T, selected: Selection) => boolean,
-  ) => listed(() => collect<T>(client, type, { namespace, ...options }, keep, selection));
+  ) => listed(() => collect<T>(client, type, { namespace, ...options }, { keep, selection }));
   const [
     singlestores,
     certificates,
@@ -134,8 +134,7 @@ export async function readMany(client: KubeClient, scope: ManyScope): Promise<Re
         client,
         Resources.clusterIssuer,
         {},
-        (item, selected) => selected.clusterIssuers.has(item.metadata.name),
-        selection,
+        { keep: (item, selected) => selected.clusterIssuers.has(item.metadata.name), selection },
       ),
     ),
     read<OpsRequest>(Resources.opsRequest, {}, (item, selected) =>
@@ -163,9 +162,9 @@ async function collect<T extends KubeObject>(
   client: KubeClient,
   type: ResourceType,
   options: ListOptions,
-  keep: (item: T, selected: Selection) => boolean,
-  selection?: Promise<Selection>,
+  filter: { keep: (item: T, selected: Selection) => boolean; selection?: Promise<Selection> },
 ): Promise<T[]> {
+  const { keep, selection } = filter;
   const kept: T[] = [];
   await client.listPages<T>(type, options, async (items) => {
     const selected = selection ? await selection : undefined;

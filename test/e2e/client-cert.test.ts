@@ -123,8 +123,7 @@ describe('tls client-cert, ca, connect-info', { skip: skipReason }, () => {
     // A renewal the cmctl way: Issuing=True through the status subresource.
     await client.patch(
       Resources.certificate,
-      ns,
-      certificate.metadata.name,
+      { namespace: ns, name: certificate.metadata.name },
       {
         status: {
           conditions: [

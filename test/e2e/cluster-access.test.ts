@@ -158,7 +158,11 @@ users: []
       return true;
     });
     await assert.rejects(
-      client.patch(Resources.singlestore, 'demo', 'db1', { metadata: { labels: { a: 'b' } } }),
+      client.patch(
+        Resources.singlestore,
+        { namespace: 'demo', name: 'db1' },
+        { metadata: { labels: { a: 'b' } } },
+      ),
       /^ApiError: cannot patch singlestores\.kubedb\.com "db1" in namespace "demo": forbidden for user "alice"$/,
     );
   });

@@ -133,9 +133,13 @@ describe('faults', { skip: skipReason }, () => {
       if (request.method === 'PATCH' && match && !seen.has(request.url)) {
         seen.add(request.url);
         const type = match[1] === 'singlestores' ? Resources.singlestore : Resources.certificate;
-        await client.patch(type, ns, match[2] as string, {
-          metadata: { labels: { 'other-writer': 'was-here' } },
-        });
+        await client.patch(
+          type,
+          { namespace: ns, name: match[2] as string },
+          {
+            metadata: { labels: { 'other-writer': 'was-here' } },
+          },
+        );
       }
       return undefined;
     };

@@ -149,7 +149,7 @@ async function petSets(name: string): Promise<PetSet[]> {
 const templateOf = (petSet: PetSet) => JSON.stringify(petSet.spec.template);
 
 async function setAnnotations(name: string, annotations: Record<string, string | null>): Promise<void> {
-  await client.patch(Resources.singlestore, ns, name, { metadata: { annotations } });
+  await client.patch(Resources.singlestore, { namespace: ns, name }, { metadata: { annotations } });
 }
 
 /** Nothing is moving any more: every ops request ended, every PetSet rolled out, the pods Ready. */

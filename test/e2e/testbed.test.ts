@@ -203,8 +203,7 @@ describe('the test bed: pods that really serve TLS', { skip: skipReason }, () =>
     const conditions = (certificate.status?.conditions ?? []).filter((c) => c.type !== 'Issuing');
     await client.patch(
       Resources.certificate,
-      namespace,
-      'tb-server-cert',
+      { namespace, name: 'tb-server-cert' },
       {
         status: {
           conditions: [

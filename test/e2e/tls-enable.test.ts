@@ -235,9 +235,13 @@ describe('tls enable', { skip: skipReason }, () => {
     const proxy = await startApiProxy(clusterDir, clusterEnv().SERVER as string, async (request) => {
       if (!injected && request.method === 'PATCH' && request.url.includes('/singlestores/conflict')) {
         injected = true;
-        await client.patch(Resources.singlestore, ns, 'conflict', {
-          metadata: { labels: { 'other-writer': 'was-here' } },
-        });
+        await client.patch(
+          Resources.singlestore,
+          { namespace: ns, name: 'conflict' },
+          {
+            metadata: { labels: { 'other-writer': 'was-here' } },
+          },
+        );
       }
       return undefined;
     });

@@ -227,8 +227,7 @@ describe('tls rotate', { skip: skipReason }, () => {
     const failedAt = new Date(Date.now() - 10 * 60_000).toISOString().replace(/\.\d+Z$/, 'Z');
     await client.patch(
       Resources.certificate,
-      ns,
-      'backoff-server-cert',
+      { namespace: ns, name: 'backoff-server-cert' },
       {
         status: {
           lastFailureTime: failedAt,
@@ -323,7 +322,7 @@ describe('tls rotate', { skip: skipReason }, () => {
     await new Promise((resolve) => setTimeout(resolve, 300));
     const other = await client.get<Secret>(Resources.secret, ns, 'ops-server-cert');
     const written = performance.now();
-    await client.patch(Resources.secret, ns, 'cm-server-cert', { data: other.data });
+    await client.patch(Resources.secret, { namespace: ns, name: 'cm-server-cert' }, { data: other.data });
     await waiting;
     const latency = performance.now() - written;
     assert.ok(latency < 1000, `noticed after ${latency.toFixed(0)} ms`);

@@ -247,8 +247,7 @@ describe('tls status', { skip: skipReason }, () => {
     const before = await client.get<Certificate>(Resources.certificate, ns, 'healthy-server-cert');
     await client.patch(
       Resources.certificate,
-      ns,
-      'healthy-server-cert',
+      { namespace: ns, name: 'healthy-server-cert' },
       {
         status: {
           conditions: [

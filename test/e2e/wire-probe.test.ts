@@ -95,7 +95,11 @@ async function healthy(name: string): Promise<void> {
 }
 
 async function annotatePod(pod: string, key: string, value: string | null): Promise<void> {
-  await client.patch(Resources.pod, ns, pod, { metadata: { annotations: { [key]: value } } });
+  await client.patch(
+    Resources.pod,
+    { namespace: ns, name: pod },
+    { metadata: { annotations: { [key]: value } } },
+  );
 }
 
 describe('the wire probe', { skip: skipReason }, () => {
@@ -364,8 +368,7 @@ describe('the wire probe', { skip: skipReason }, () => {
     // A pod that is not running is not probed: said, and informational.
     await client.patch(
       Resources.pod,
-      ns,
-      'faults-leaf-1',
+      { namespace: ns, name: 'faults-leaf-1' },
       { status: { phase: 'Pending' } },
       { subresource: 'status' },
     );
@@ -373,8 +376,7 @@ describe('the wire probe', { skip: skipReason }, () => {
     assert.match(pending.stdout, /faults-leaf-1: not probed: the pod is Pending, not Running/);
     await client.patch(
       Resources.pod,
-      ns,
-      'faults-leaf-1',
+      { namespace: ns, name: 'faults-leaf-1' },
       { status: { phase: 'Running' } },
       { subresource: 'status' },
     );

@@ -85,7 +85,7 @@ async function step(
     case 'configure': {
       if (request.spec.type !== 'ReconfigureTLS') return { failed: `unsupported type ${request.spec.type}` };
       if (tls.remove) {
-        await client.patch(Resources.singlestore, namespace, name, { spec: { tls: null } });
+        await client.patch(Resources.singlestore, { namespace, name }, { spec: { tls: null } });
         state.stage = 'restart';
         return 'wait';
       }
@@ -95,8 +95,7 @@ async function step(
           state.startRevisions.set(certificate.metadata.name, certificate.status?.revision ?? 0);
           await client.patch(
             Resources.certificate,
-            namespace,
-            certificate.metadata.name,
+            { namespace, name: certificate.metadata.name },
             { status: { conditions: renewConditions(certificate) } },
             { subresource: 'status' },
           );
@@ -110,9 +109,13 @@ async function step(
       for (const certificate of await certificatesOf(client, db)) {
         state.startRevisions.set(certificate.metadata.name, certificate.status?.revision ?? 0);
       }
-      await client.patch(Resources.singlestore, namespace, name, {
-        spec: { tls: { issuerRef: tls.issuerRef, certificates: tls.certificates ?? null } },
-      });
+      await client.patch(
+        Resources.singlestore,
+        { namespace, name },
+        {
+          spec: { tls: { issuerRef: tls.issuerRef, certificates: tls.certificates ?? null } },
+        },
+      );
       state.stage = 'certificates';
       return 'wait';
     }
@@ -166,7 +169,7 @@ async function step(
             },
           },
         };
-        await client.patch(Resources.petset, namespace, petSet, patch).catch(() => undefined);
+        await client.patch(Resources.petset, { namespace, name: petSet }, patch).catch(() => undefined);
       }
       state.stage = 'rollout';
       return 'wait';
@@ -242,8 +245,7 @@ async function setPhase(
   ];
   await client.patch(
     Resources.opsRequest,
-    request.metadata.namespace,
-    request.metadata.name,
+    { namespace: request.metadata.namespace, name: request.metadata.name },
     { status: { phase, observedGeneration: request.metadata.generation, conditions } },
     { subresource: 'status' },
   );

@@ -90,7 +90,7 @@ export async function reconcilePetSet(
     currentRevision: done ? updateRevision : (petSet.status?.currentRevision ?? updateRevision),
   };
   if (JSON.stringify(pick(petSet.status ?? {}, status)) !== JSON.stringify(status)) {
-    await client.patch(Resources.petset, namespace, name, { status }, { subresource: 'status' });
+    await client.patch(Resources.petset, { namespace, name }, { status }, { subresource: 'status' });
   }
   return done ? undefined : held ? heldMs : stepMs;
 }
@@ -165,8 +165,7 @@ async function createPod(client: KubeClient, { petSet, ordinal, revision, runtim
   );
   await client.patch(
     Resources.pod,
-    namespace,
-    pod.metadata.name,
+    { namespace, name: pod.metadata.name },
     { status: podStatus({ containers: template.spec?.containers ?? [], now, failed }) },
     { subresource: 'status' },
   );

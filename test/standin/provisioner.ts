@@ -64,8 +64,7 @@ export async function reconcileSinglestore(
     const now = new Date().toISOString();
     await client.patch(
       Resources.singlestore,
-      namespace,
-      name,
+      { namespace, name },
       {
         status: {
           phase: 'Ready',
@@ -244,7 +243,7 @@ async function apply(
     desired.spec as Record<string, unknown>,
   );
   if (JSON.stringify(subset(existing.spec, merged)) !== JSON.stringify(merged)) {
-    await client.patch(type, namespace, name, { spec: merged });
+    await client.patch(type, { namespace, name }, { spec: merged });
   }
 }
 

@@ -363,7 +363,7 @@ export class ContainerRuntime {
     const spec = { forwards: [{ ports: [podPort], target: { address: '127.0.0.1', port: state.port } }] };
     const existing = await this.client.find(portForwardType, state.namespace, state.name);
     if (existing) {
-      await this.client.patch(portForwardType, state.namespace, state.name, { spec });
+      await this.client.patch(portForwardType, { namespace: state.namespace, name: state.name }, { spec });
       return;
     }
     await this.client.create(portForwardType, state.namespace, {

@@ -982,8 +982,7 @@ function fakeClient(
     },
     async patch(
       type: { kind: string },
-      _namespace: string,
-      name: string,
+      { name }: { name: string },
       body: unknown,
       options: { dryRun?: string } = {},
     ) {

@@ -236,8 +236,7 @@ class Execution {
         if (settled) return;
         const patched = await client.patch<Singlestore>(
           Resources.singlestore,
-          namespace,
-          name,
+          { namespace, name },
           tlsPatch(current, action.tls, action.annotations),
           { dryRun: this.settings.dryRun },
         );
@@ -302,8 +301,7 @@ class Execution {
           });
           const withMarker = await client.patch<Certificate>(
             Resources.certificate,
-            namespace,
-            renewal.name,
+            { namespace, name: renewal.name },
             {
               metadata: {
                 resourceVersion: renewal.resourceVersion,
@@ -325,8 +323,7 @@ class Execution {
           // Guarded by the resourceVersion just written: a concurrent status change is a conflict, not a loss.
           await client.patch(
             Resources.certificate,
-            namespace,
-            renewal.name,
+            { namespace, name: renewal.name },
             { metadata: { resourceVersion: withMarker.metadata.resourceVersion }, status: { conditions } },
             { subresource: 'status', dryRun },
           );
@@ -417,8 +414,7 @@ class Execution {
       }
       await client.patch(
         Resources.petset,
-        namespace,
-        petSet,
+        { namespace, name: petSet },
         { spec: { template: { metadata: { annotations: { [restartedAtAnnotation]: at } } } } },
         { dryRun },
       );
@@ -539,14 +535,18 @@ class Execution {
     for (const name of certificates) {
       const certificate = await client.find<Certificate>(Resources.certificate, namespace, name);
       if (!certificate) continue;
-      await client.patch(Resources.certificate, namespace, name, {
-        metadata: {
-          annotations: {
-            [rotateFromAnnotation]: null,
-            [rotatedAnnotation]: formatRotatedMarker(certificate.status?.revision ?? 0, now),
+      await client.patch(
+        Resources.certificate,
+        { namespace, name },
+        {
+          metadata: {
+            annotations: {
+              [rotateFromAnnotation]: null,
+              [rotatedAnnotation]: formatRotatedMarker(certificate.status?.revision ?? 0, now),
+            },
           },
         },
-      });
+      );
     }
   }
 }

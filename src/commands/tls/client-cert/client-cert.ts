@@ -150,9 +150,14 @@ async function issue(options: ClientCertOptions, action: IssueAction, deps: Acti
       say(`would update ${object} (${changed.join(', ')})${dryNote}`);
       return ExitCode.ok;
     }
-    certificate = await client.patch<Certificate>(Resources.certificate, namespace, certName, patch, {
-      dryRun: action.dryRun,
-    });
+    certificate = await client.patch<Certificate>(
+      Resources.certificate,
+      { namespace, name: certName },
+      patch,
+      {
+        dryRun: action.dryRun,
+      },
+    );
     say(`updated ${object} (${changed.join(', ')})${dryNote}`);
   } else {
     certificate = existing;
@@ -227,9 +232,13 @@ async function ownSecret(client: KubeClient, secret: Secret, certificate: Certif
   const owners = secret.metadata.ownerReferences ?? [];
   const [owner] = certificate.metadata.ownerReferences ?? [];
   if (!owner || owners.some((ref) => ref.uid === owner.uid)) return;
-  await client.patch<Secret>(Resources.secret, secret.metadata.namespace, secret.metadata.name, {
-    metadata: { ownerReferences: [...owners, owner], resourceVersion: secret.metadata.resourceVersion },
-  });
+  await client.patch<Secret>(
+    Resources.secret,
+    { namespace: secret.metadata.namespace, name: secret.metadata.name },
+    {
+      metadata: { ownerReferences: [...owners, owner], resourceVersion: secret.metadata.resourceVersion },
+    },
+  );
 }
 
 export interface ClientCertificateEntry {
