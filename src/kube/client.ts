@@ -162,7 +162,7 @@ export class KubeClient {
   async listPages<T extends KubeObject>(
     type: ResourceType,
     options: ListOptions & { limit?: number },
-    onPage: (items: T[]) => void,
+    onPage: (items: T[]) => void | Promise<void>,
   ): Promise<void> {
     const base = resourcePath(type, { namespace: options.namespace });
     const limit = String(options.limit ?? defaultPageSize);
@@ -174,7 +174,7 @@ export class KubeClient {
         { body: undefined, action: { verb: 'list', type, namespace: options.namespace } },
       );
       token = page.metadata?.continue || undefined;
-      onPage(page.items ?? []);
+      await onPage(page.items ?? []);
     } while (token);
   }
 

@@ -235,8 +235,11 @@ export class ExecCredentialSource {
     try {
       doc = JSON.parse(text);
     } catch {
-      const first = text.trim().split('\n')[0]?.slice(0, 80) ?? '';
-      throw problem(`printed something that is not an ExecCredential: "${first}"`);
+      // Never quoted: a plugin misconfigured to print a bare token (`gcloud auth print-access-token`)
+      // would put it in the error, and from there on stderr and into a support archive.
+      throw problem(
+        `printed something that is not an ExecCredential (${Buffer.byteLength(text)} bytes that are not JSON)`,
+      );
     }
     if (!doc || typeof doc !== 'object' || doc.kind !== 'ExecCredential') {
       throw problem('printed something that is not an ExecCredential (kind is not ExecCredential)');

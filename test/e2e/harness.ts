@@ -15,6 +15,7 @@ import { findCondition } from '../../src/kube/objects.ts';
 import { silentLog } from '../../src/kube/request-log.ts';
 import { Resources } from '../../src/kube/resources.ts';
 import type { Certificate, PetSet, Pod, Secret } from '../../src/kubedb/types.ts';
+import { podSocketPath } from '../standin/socket-path.ts';
 
 export const repoRoot = path.resolve(import.meta.dirname, '..', '..');
 export const binary = path.join(repoRoot, 'dist', 'kubectl-singlestore');
@@ -492,7 +493,7 @@ export function mariadbLogin(options: LoginOptions): Promise<ToolResult> {
 
 /** SQL as root over a pod's Unix socket (the stand-in's server for that pod); the output, tab-separated. */
 export async function podSql(namespace: string, pod: string, sql: string): Promise<string> {
-  const socket = path.join(podRuntimeDir(namespace, pod), 'sock');
+  const socket = podSocketPath(podRuntimeDir(namespace, pod));
   const result = await runTool('mariadb', [
     '--no-defaults',
     `--socket=${socket}`,

@@ -37,6 +37,7 @@ import { Resources, type ResourceType } from '../../src/kube/resources.ts';
 import type { Pod, Secret, Singlestore } from '../../src/kubedb/types.ts';
 import { badTls, blackhole } from './fake-wire.ts';
 import { certificateSecretName } from './kubedb-names.ts';
+import { podSocketPath } from './socket-path.ts';
 
 export const switches = {
   /** On a Singlestore: JSON `[{"user":"app","require":"X509"},{"user":"bob","require":"SUBJECT","subject":"/CN=bob"}]`. */
@@ -213,6 +214,7 @@ export class ContainerRuntime {
 
   async stopAll(): Promise<void> {
     await Promise.all([...this.pods.values()].map((state) => state.serving?.stop('SIGKILL')));
+    for (const state of this.pods.values()) rmSync(podSocketPath(state.dir), { force: true });
   }
 
   private async remove(state: PodState): Promise<void> {
@@ -221,6 +223,7 @@ export class ContainerRuntime {
     state.serving = undefined;
     this.pods.delete(`${state.namespace}/${state.name}`);
     rmSync(state.dir, { recursive: true, force: true });
+    rmSync(podSocketPath(state.dir), { force: true });
   }
 
   /** Writes the TLS files of a Secret into dir; false when the Secret does not exist. */
@@ -302,7 +305,7 @@ export class ContainerRuntime {
         '--no-defaults',
         '--user=root',
         `--datadir=${path.join(state.dir, 'data')}`,
-        `--socket=${path.join(state.dir, 'sock')}`,
+        `--socket=${podSocketPath(state.dir)}`,
         `--pid-file=${path.join(state.dir, 'mariadbd.pid')}`,
         `--tmpdir=${state.dir}`,
         '--bind-address=127.0.0.1',
@@ -326,7 +329,7 @@ export class ContainerRuntime {
       });
       void exited.then(() => processes.delete(child));
       try {
-        await ready(path.join(state.dir, 'sock'), exited);
+        await ready(podSocketPath(state.dir), exited);
         return (signal = 'SIGTERM') => stopProcess(child, exited, signal);
       } catch (error) {
         await stopProcess(child, exited, 'SIGKILL');

@@ -383,6 +383,45 @@ test('rotate by cert-manager: fresh, renewal under way (issued, pods not restart
     undefined,
     '--force',
   );
+
+  // Stopped while recording its end: the server Certificate already marked "rotated", the client one
+  // still with its start marker. The re-run finishes; neither is renewed a second time.
+  const halfRecorded = snapshot({
+    certs: [
+      certificate('sdb-server-cert', {
+        revision: 2,
+        annotations: {
+          'kubectl-singlestore.kubedb.com/rotated': formatRotatedMarker(2, new Date(minutesAgo(2))),
+        },
+      }),
+      certificate('sdb-client-cert', {
+        revision: 2,
+        annotations: { 'kubectl-singlestore.kubedb.com/rotate-from-revision': marker },
+      }),
+    ],
+  });
+  const finishing = planRotate(halfRecorded, options);
+  assert.deepEqual(
+    find(finishing, 'renew').renewals.map((r) => [r.name, r.resumed]),
+    [
+      ['sdb-server-cert', true],
+      ['sdb-client-cert', true],
+    ],
+  );
+});
+
+test('rotate by ops request: a newer Failed request is not hidden by an older Successful one', () => {
+  const plan = planRotate(
+    snapshot({
+      opsRequests: [
+        opsRequest('rotate-tls', 'Successful', { created: minutesAgo(40), finished: minutesAgo(35) }),
+        opsRequest('rotate-tls', 'Failed', { created: minutesAgo(20), finished: minutesAgo(15) }),
+      ],
+    }),
+    rotateOptions,
+  );
+  assert.equal(plan.upToDate, undefined);
+  assert.equal(kinds(plan)[0], 'create-ops-request');
 });
 
 test('rotate: --restart-only, --stale-only, --no-restart, no wait, dry run, refusals', () => {

@@ -471,9 +471,9 @@ function explainSilence(snapshot: ConvergeSnapshot): void {
 
 /** A rotation this tool finished within the window, by ops request or by renewal. */
 export function finishedRotation(snapshot: ConvergeSnapshot): { at: string; by: string } | undefined {
-  const done = ownRequests(snapshot.opsRequests, 'rotate-tls').find(
-    (request) => phaseOf(request) === 'Successful',
-  );
+  // The newest request that ended counts, and only if it succeeded: a later Failed one is not "done".
+  const ended = ownRequests(snapshot.opsRequests, 'rotate-tls').find((request) => !inFlight(request));
+  const done = ended && phaseOf(ended) === 'Successful' ? ended : undefined;
   const doneAt = done ? finishedAt(done) : undefined;
   if (done && doneAt && within(doneAt, snapshot.now))
     return { at: doneAt, by: `ops request ${done.metadata.name}` };
@@ -568,12 +568,24 @@ export function planRotate(snapshot: ConvergeSnapshot, options: RotatePlanOption
     options.method === 'ops-request' || (options.method === 'auto' && opsManager && !options.noRestart);
   const rotateRequests = ownRequests(snapshot.opsRequests, 'rotate-tls');
   const running = rotateRequests.find(inFlight);
-  const renewals = certificates.length
-    ? snapshot.certificates
-        .map((entry) => renewalFor(entry, snapshot.now))
-        .filter((r): r is Renewal => Boolean(r))
+  const fresh = certificates.length
+    ? snapshot.certificates.flatMap((entry) => {
+        const renewal = renewalFor(entry, snapshot.now);
+        return renewal ? [{ entry, renewal }] : [];
+      })
     : [];
-  const renewalUnderWay = renewals.some((renewal) => renewal.resumed);
+  const renewalUnderWay = fresh.some(({ renewal }) => renewal.resumed);
+  // An earlier run stopped while it recorded its end leaves some Certificates marked "rotated" and
+  // others still with their start marker: the recorded ones are done, never renewed a second time.
+  const renewals = fresh.map(({ entry, renewal }) =>
+    renewalUnderWay && !renewal.resumed && recentRotation(entry.certificate, snapshot.now)
+      ? {
+          name: renewal.name,
+          fromRevision: Math.max(0, (entry.certificate?.status?.revision ?? 0) - 1),
+          resumed: true,
+        }
+      : renewal,
+  );
   const done = !running && !renewalUnderWay && !options.force ? finishedRotation(snapshot) : undefined;
   if (done) {
     return plan(snapshot, {
