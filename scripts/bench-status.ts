@@ -11,6 +11,8 @@
  * wall time, peak memory (max RSS) and API requests; and `tls status NAME` through a proxy adding
  * 30 ms to every request, with the number of sequential round trips it needed. Asserts nothing.
  *   node --import tsx scripts/bench-status.ts [N] [M] [runs]
+ * With BENCH_STATUS_HOLD=1 it populates the cluster, prints its KUBECONFIG and how to stop it, and waits;
+ * BENCH_PLUGIN=path measures that binary instead of dist/kubectl-singlestore.
  */
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
@@ -287,16 +289,19 @@ interface Measured {
   maxRssKb: number;
 }
 
+/** Wall time from this process's clock (time(1) rounds to 10 ms), peak RSS from time(1). */
 function measure(command: string, args: string[], env: NodeJS.ProcessEnv): Measured {
-  const result = spawnSync('/usr/bin/time', ['-f', '%e %M', command, ...args], {
+  const started = performance.now();
+  const result = spawnSync('/usr/bin/time', ['-f', '%M', command, ...args], {
     env,
     encoding: 'utf8',
     maxBuffer: 1 << 30,
   });
-  const [seconds, rss] = (result.stderr.trim().split('\n').at(-1) ?? '').split(' ');
+  const wallMs = performance.now() - started;
+  const rss = result.stderr.trim().split('\n').at(-1) ?? '';
   if (result.status !== 0 && result.status !== 1)
     throw new Error(`${command} failed: ${result.stderr.slice(0, 400)}`);
-  return { wallMs: Number(seconds) * 1000, maxRssKb: Number(rss) };
+  return { wallMs, maxRssKb: Number(rss) };
 }
 
 const median = (values: number[]) =>
@@ -308,10 +313,10 @@ interface Command {
   args: string[];
 }
 
-/** Medians of `runs` interleaved runs of each command (one warm-up run each, not counted). */
-function compare(commands: Command[], env: NodeJS.ProcessEnv): Map<string, Measured> {
+/** Medians of `times` interleaved runs of each command (one warm-up run each, not counted). */
+function compare(commands: Command[], env: NodeJS.ProcessEnv, times: number): Map<string, Measured> {
   const samples = new Map<string, Measured[]>(commands.map((command) => [command.label, []]));
-  for (let run = 0; run < runs + 1; run++) {
+  for (let run = 0; run < times + 1; run++) {
     for (const command of commands) {
       const measured = measure(command.program, command.args, env);
       if (run > 0) samples.get(command.label)?.push(measured);
@@ -362,8 +367,16 @@ async function main(): Promise<void> {
     const kubeconfig = path.join(dir, 'kubeconfig');
     const { client } = createFactory({ kubeconfig, context: 'admin' }, { env: {} }, silentLog, () => {});
     await populate(client);
+    if (process.env.BENCH_STATUS_HOLD) {
+      // For profiling by hand: the populated cluster stays up until this process is interrupted.
+      // A never-settling wait: tsx ends the process on Ctrl-C before any handler here could run.
+      log(`holding the cluster: export KUBECONFIG=${kubeconfig}`);
+      log(`when done: Ctrl-C, then scripts/test-cluster down ${dir}`);
+      await new Promise(() => setInterval(() => {}, 60_000));
+    }
     const env = { ...process.env, KUBECONFIG: kubeconfig };
-    const pluginPath = path.join(root, 'dist', 'kubectl-singlestore');
+    // BENCH_PLUGIN: another build to measure (a copy, so a rebuild during the run cannot mix two).
+    const pluginPath = process.env.BENCH_PLUGIN ?? path.join(root, 'dist', 'kubectl-singlestore');
     const plugin = (label: string, args: string[]): Command => ({
       label,
       program: pluginPath,
@@ -400,10 +413,11 @@ async function main(): Promise<void> {
         'json',
       ]),
     ];
-    const measured = compare([...one, ...all], env);
+    // A command of 100 ms varies more, relatively, than one of seconds: four times the runs.
+    const measured = new Map([...compare(one, env, runs * 4), ...compare(all, env, runs)]);
     const get = (command: Command) => measured.get(command.label) as Measured;
     const lines = [
-      `databases: ${count} in ${namespaces} namespaces + 1 alone; unrelated: ${unrelatedCount} TLS Secrets and ${unrelatedCount} Certificates (${unrelatedCount / namespaces} of each per namespace); medians of ${runs} runs`,
+      `databases: ${count} in ${namespaces} namespaces + 1 alone; unrelated: ${unrelatedCount} TLS Secrets and ${unrelatedCount} Certificates (${unrelatedCount / namespaces} of each per namespace); medians of ${runs * 4} runs (one database, -l) and ${runs} (-A)`,
       ...[...one, ...all].map((command) => row(command.label, get(command), requestsOf(command, env))),
       ratio('one database: noisy / kubectl get', get(one[0] as Command), get(one[2] as Command)),
       ratio('one database: noisy / empty namespace', get(one[0] as Command), get(one[1] as Command)),

@@ -1,11 +1,8 @@
 /**
- * The command line: help, a bare group and a mistyped command are answered from the command
- * definitions alone; everything else goes to yargs, configured from the same definitions, for parsing
- * only. Handlers do not run inside yargs; the chosen command's run() is awaited afterwards, so errors
- * and exit codes have one path. yargs and each command's logic are loaded on demand, so `--help`
- * starts fast.
+ * The command line: the words name a command (locate.ts), the rest are read against the same
+ * definitions as kubectl reads its flags (parse.ts), and the command's run() is awaited, so errors
+ * and exit codes have one path. Each command's logic is loaded on demand, so `--help` starts fast.
  */
-import type { Argv } from 'yargs';
 import { completionCommand } from '../commands/completion/command.ts';
 import { completionRequest, runComplete } from '../commands/completion/complete-command.ts';
 import { contextCommand } from '../commands/context/command.ts';
@@ -17,9 +14,10 @@ import type { Factory } from '../kube/factory.ts';
 import { createRequestLog } from '../kube/request-log.ts';
 import { oneAtATime } from '../util/bounded.ts';
 import type { CliIO, CommandContext, CommandDefinition } from './command.ts';
-import { connectionFlags, connectionFlagsFrom, type ParsedArgs, toYargsOptions } from './flags.ts';
+import { connectionFlags, connectionFlagsFrom, type ParsedArgs } from './flags.ts';
 import { helpWidth, renderHelp, suggestionsFor } from './help.ts';
 import { locateCommand } from './locate.ts';
+import { parseArgs } from './parse.ts';
 
 /** Every command, in help order. */
 export const commandTree: CommandDefinition[] = [
@@ -80,40 +78,11 @@ export async function runCli(
       // plugin alone is the first thing a new user types, and that is not a mistake.
       return located.help || invocation.args.length === 0 ? ExitCode.ok : ExitCode.usage;
     }
-    return await (await parse(invocation.args, context))();
+    const argv = parseArgs(invocation.args, located.path, connectionFlags);
+    return await command.run(argv, context);
   } catch (error) {
     return reportError(error, io, displayName, invocation.args);
   }
-}
-
-async function parse(args: string[], context: CommandContext): Promise<() => Promise<number>> {
-  const { default: yargs } = await import('yargs');
-  let selected: (() => Promise<number>) | undefined;
-  const parser = yargs()
-    .scriptName(context.displayName)
-    .options(toYargsOptions(connectionFlags))
-    .parserConfiguration({ 'boolean-negation': false })
-    .strict()
-    .version(false)
-    .help(false)
-    .exitProcess(false)
-    .fail((message, error) => {
-      throw error ?? new UsageError(message);
-    });
-  for (const definition of commandTree) {
-    addCommand(parser, definition, context, (run) => {
-      selected = run;
-    });
-  }
-  await new Promise<void>((resolve, reject) => {
-    try {
-      parser.parse(args, {}, (error) => (error ? reject(error) : resolve()));
-    } catch (error) {
-      reject(error);
-    }
-  });
-  if (!selected) throw new UsageError('name a command');
-  return selected;
 }
 
 /** cobra's unknown-command error, with its "Did you mean this?" (spf13/cobra command.go findSuggestions). */
@@ -139,33 +108,6 @@ function unknownCommand(word: string, path: CommandDefinition[], displayName: st
   return new UsageError(`unknown command "${word}" for "${parent}"${hint}`);
 }
 
-function addCommand(
-  parser: Argv,
-  definition: CommandDefinition,
-  context: CommandContext,
-  select: (run: () => Promise<number>) => void,
-): void {
-  const positionals = (definition.positionals ?? [])
-    .map((positional) => (positional.required ? `<${positional.name}>` : `[${positional.name}]`))
-    .join(' ');
-  parser.command({
-    command: positionals ? `${definition.name} ${positionals}` : definition.name,
-    describe: false,
-    builder: (sub: Argv) => {
-      for (const positional of definition.positionals ?? []) {
-        sub.positional(positional.name, { describe: positional.describe, type: 'string' });
-      }
-      sub.options(toYargsOptions(definition.flags ?? []));
-      for (const child of definition.subcommands ?? []) addCommand(sub, child, context, select);
-      return sub;
-    },
-    handler: (argv) => {
-      const run = definition.run;
-      if (run) select(() => run(argv as ParsedArgs, context));
-    },
-  });
-}
-
 async function buildFactory(
   argv: ParsedArgs,
   io: CliIO,
@@ -182,8 +124,7 @@ async function buildFactory(
 }
 
 function reportError(error: unknown, io: CliIO, displayName: string, args: string[]): number {
-  // yargs reports its own parse problems as plain Errors named YError, with a one-line message.
-  const usage = error instanceof UsageError || (error instanceof Error && error.name === 'YError');
+  const usage = error instanceof UsageError;
   if (usage || error instanceof CliError) {
     io.err(`error: ${(error as Error).message}\n`);
     if (usage) {

@@ -1,5 +1,5 @@
 /**
- * What a command is, as data: its words, flags and positionals (for yargs and for completion), and
+ * What a command is, as data: its words, flags and positionals (for the parser, help and completion), and
  * the handler that turns parsed argv into typed options and calls the command's run().
  */
 import type { Factory } from '../kube/factory.ts';

@@ -1,8 +1,7 @@
 /**
- * Flags are declared once, as data: yargs is configured from these specs and shell completion reads
- * the same specs, so the two can never disagree.
+ * Flags are declared once, as data: the parser (parse.ts), help and shell completion all read these
+ * specs, so they can never disagree.
  */
-import type { Options } from 'yargs';
 import type { ConnectionFlags } from '../kube/kubeconfig.ts';
 
 /** Where completion finds candidate values for a flag or positional argument. */
@@ -100,24 +99,7 @@ export function outputFlag(formats: readonly string[], describe = 'Output format
   };
 }
 
-export function toYargsOptions(specs: FlagSpec[]): Record<string, Options> {
-  const options: Record<string, Options> = {};
-  for (const spec of specs) {
-    options[spec.name] = {
-      type: spec.type,
-      describe: spec.describe,
-      ...(spec.alias ? { alias: spec.alias } : {}),
-      ...(spec.default !== undefined ? { default: spec.default } : {}),
-      ...(spec.choices ? { choices: spec.choices as string[] } : {}),
-      // kubectl's repeatable flags take one value per occurrence: `--as-group G NAME` keeps NAME.
-      ...(spec.type === 'array' ? { string: true, nargs: 1 } : {}),
-      requiresArg: spec.type !== 'boolean',
-    };
-  }
-  return options;
-}
-
-/** The parsed argv, as yargs returns it: one key per flag name (camel-cased too). */
+/** The parsed command line (parse.ts): one key per flag name and per positional argument. */
 export type ParsedArgs = Record<string, unknown>;
 
 export function connectionFlagsFrom(argv: ParsedArgs): ConnectionFlags {

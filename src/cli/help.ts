@@ -4,7 +4,7 @@
  * Section order and wording follow kubectl's MainUsageTemplate and OptionsUsageTemplate
  * (k8s.io/kubectl/pkg/util/templates/templates.go); the flag block follows its flag printer
  * (help_flags_printer.go: "    -o, --output='':" then the usage on the next line, one tab in), and the
- * examples are normalized as its Examples() does (normalizers.go: two spaces in). Pure: no yargs, no
+ * examples are normalized as its Examples() does (normalizers.go: two spaces in). Pure: no parsing, no
  * cluster client, so `--help` starts as fast as `version`.
  */
 import type { CommandDefinition } from './command.ts';

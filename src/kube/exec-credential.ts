@@ -12,7 +12,6 @@
  *   (`--contexts` resolves several at once): two plugins never prompt on one terminal together.
  * - The answer must be the configured apiVersion and carry a token or a certificate/key pair.
  */
-import { spawn } from 'node:child_process';
 import { InterruptedError, RuntimeError, UsageError } from '../errors.ts';
 import type { RawCluster } from './kubeconfig.ts';
 
@@ -170,7 +169,9 @@ export class ExecCredentialSource {
     return interactive && interactiveTurn ? interactiveTurn(run) : run();
   }
 
-  private spawnPlugin(interactive: boolean): Promise<ExecCredential> {
+  private async spawnPlugin(interactive: boolean): Promise<ExecCredential> {
+    // Loaded on first use: most kubeconfigs never run a credential plugin.
+    const { spawn } = await import('node:child_process');
     const { config, runtime } = this;
     const info = {
       kind: 'ExecCredential',

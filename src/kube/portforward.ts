@@ -10,7 +10,7 @@
  * forward reaches the pod exactly as every other request of the plugin reaches the API server.
  */
 import { Duplex } from 'node:stream';
-import WebSocket from 'ws';
+import type WebSocket from 'ws';
 import { ApiError } from '../errors.ts';
 import { describe as describeAction, type KubeClient } from './client.ts';
 import { Resources, resourcePath } from './resources.ts';
@@ -61,9 +61,11 @@ export async function openPortForward(client: KubeClient, target: ForwardTarget)
   options.headers = headers;
   const base = new URL(client.server);
   const url = `${base.protocol === 'https:' ? 'wss' : 'ws'}://${base.host}${base.pathname.replace(/\/$/, '')}${path}`;
+  // Loaded here, not with the module: a status without the probe never opens a WebSocket.
+  const { default: WebSocketClient } = await import('ws');
   const started = performance.now();
   client.requestCount++;
-  const socket = new WebSocket(url, [portForwardProtocol], {
+  const socket = new WebSocketClient(url, [portForwardProtocol], {
     ...options,
     perMessageDeflate: false,
     followRedirects: false,
@@ -131,7 +133,7 @@ function forwardStreams(
     return new Duplex({
       read() {},
       write(chunk: Buffer, _encoding, callback) {
-        if (socket.readyState !== WebSocket.OPEN) {
+        if (socket.readyState !== socket.OPEN) {
           callback(new PortForwardError(`${what}: the forward is closed`, 'error'));
           return;
         }

@@ -11,7 +11,7 @@ import type { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { UsageError } from '../errors.ts';
 import type { Issuer, IssuerRef } from '../kubedb/types.ts';
-import { parseCertificates } from './x509.ts';
+import { issuedBy, parseCaCertificates, parseCertificates, publicKeyOf } from './x509.ts';
 
 /** cert-manager's Helm chart installs into this namespace, its usual --cluster-resource-namespace. */
 export const defaultClusterResourceNamespace = 'cert-manager';
@@ -72,15 +72,15 @@ export function caLineage(pems: CaPems): CaLineage | string {
   let chain: X509Certificate[];
   let roots: X509Certificate[];
   try {
-    chain = parseCertificates(pems.tlsCrt);
-    roots = parseCertificates(pems.caCrt ?? '');
+    chain = parseCaCertificates(pems.tlsCrt);
+    roots = parseCaCertificates(pems.caCrt ?? '');
   } catch (error) {
     return `the CA does not parse: ${(error as Error).message}`;
   }
   const signer = chain[0];
   if (!signer) return 'the CA holds no PEM certificate in tls.crt';
   const root = roots.at(-1) ?? (chain.at(-1) as X509Certificate);
-  const selfSigned = signer.subject === signer.issuer && signer.verify(signer.publicKey);
+  const selfSigned = issuedBy(signer, signer);
   return { signer, root, intermediate: !selfSigned };
 }
 
@@ -98,17 +98,17 @@ export function caFacts(certificate: X509Certificate): CaCertificateFacts {
  */
 export function signedBy(leafPem: string, signer: X509Certificate): boolean {
   const [leaf] = parseCertificates(leafPem);
-  return Boolean(leaf && leaf.issuer === signer.subject && leaf.verify(signer.publicKey));
+  return Boolean(leaf && issuedBy(leaf, signer));
 }
 
 /** Whether a ca.crt holds the root, or the same root renewed (same subject and key). */
 export function holdsRoot(caCrtPem: string | undefined, root: X509Certificate): boolean {
-  const rootKey = root.publicKey.export({ type: 'spki', format: 'der' });
+  const rootKey = publicKeyOf(root);
   try {
-    return parseCertificates(caCrtPem ?? '').some(
+    return parseCaCertificates(caCrtPem ?? '').some(
       (certificate) =>
-        certificate.subject === root.subject &&
-        certificate.publicKey.export({ type: 'spki', format: 'der' }).equals(rootKey),
+        certificate === root ||
+        (certificate.subject === root.subject && publicKeyOf(certificate).equals(rootKey)),
     );
   } catch {
     return false;

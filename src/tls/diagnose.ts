@@ -17,6 +17,7 @@ import type {
   Pod,
   Singlestore,
 } from '../kubedb/types.ts';
+import { byText } from '../util/compare.ts';
 import { caFacts, caLineage, caSecretOf, holdsRoot, invalidIssuerRef, issuerType, signedBy } from './ca.ts';
 import { isClientCertificateOf, userOf } from './client-certs.ts';
 import type { CertificateRequest, KubeEvent, Listed, Snapshot } from './gather.ts';
@@ -65,9 +66,10 @@ export function diagnose(snapshot: Snapshot, options: DiagnoseOptions): StatusRe
       hint: 'install cert-manager (https://cert-manager.io/docs/installation/) before enabling TLS',
     });
   }
+  const view = namespaceViews(snapshot);
   const databases = (snapshot.singlestores.ok ? snapshot.singlestores.items : [])
-    .map((db) => diagnoseDatabase(db, snapshot, options))
-    .sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
+    .map((db) => diagnoseDatabase(db, view(db.metadata.namespace ?? ''), options))
+    .sort((a, b) => byText(a.namespace, b.namespace) || byText(a.name, b.name));
   const count = (health: string) => databases.filter((db) => db.health === health).length;
   return {
     apiVersion: reportApiVersion,
@@ -89,6 +91,61 @@ export function diagnose(snapshot: Snapshot, options: DiagnoseOptions): StatusRe
       critical: count('CRITICAL'),
       health: healthOf([...scopeFindings, ...databases.flatMap((db) => db.findings)]),
     },
+  };
+}
+
+/**
+ * The snapshot as the databases of one namespace see it: every namespaced list cut to that namespace,
+ * each list grouped once. A database's checks scan lists for its own objects, so -A over 2,000
+ * databases would otherwise scan every Certificate, Secret and pod of the cluster 2,000 times.
+ * Cluster-scoped and cross-namespace reads (ClusterIssuers, CA Secrets, --ca-file) are kept whole.
+ */
+function namespaceViews(snapshot: Snapshot): (namespace: string) => Snapshot {
+  const groups = new Map<string, Partial<Snapshot>>();
+  const group = <K extends keyof Snapshot, T>(
+    key: K,
+    listed: Listed<T>,
+    namespaceOf: (item: T) => string,
+  ) => {
+    if (!listed.ok) return;
+    for (const item of listed.items) {
+      const namespace = namespaceOf(item);
+      const view = groups.get(namespace) ?? {};
+      groups.set(namespace, view);
+      const list = (view[key] as Listed<T> | undefined) ?? { ok: true as const, items: [] };
+      (list as { items: T[] }).items.push(item);
+      view[key] = list as Snapshot[K];
+    }
+  };
+  const metadataNamespace = (item: { metadata: { namespace?: string } }) => item.metadata.namespace ?? '';
+  group('certificates', snapshot.certificates, metadataNamespace);
+  group('certificateRequests', snapshot.certificateRequests, metadataNamespace);
+  group('certificateEvents', snapshot.certificateEvents, metadataNamespace);
+  group('secrets', snapshot.secrets, (secret) => secret.namespace);
+  group('petSets', snapshot.petSets, metadataNamespace);
+  group('pods', snapshot.pods, metadataNamespace);
+  group('issuers', snapshot.issuers, metadataNamespace);
+  group('opsRequests', snapshot.opsRequests, metadataNamespace);
+  const empty = <T>(listed: Listed<T>): Listed<T> => (listed.ok ? { ok: true, items: [] } : listed);
+  const views = new Map<string, Snapshot>();
+  return (namespace) => {
+    let view = views.get(namespace);
+    if (!view) {
+      const own = groups.get(namespace) ?? {};
+      view = {
+        ...snapshot,
+        certificates: own.certificates ?? empty(snapshot.certificates),
+        certificateRequests: own.certificateRequests ?? empty(snapshot.certificateRequests),
+        certificateEvents: own.certificateEvents ?? empty(snapshot.certificateEvents),
+        secrets: own.secrets ?? empty(snapshot.secrets),
+        petSets: own.petSets ?? empty(snapshot.petSets),
+        pods: own.pods ?? empty(snapshot.pods),
+        issuers: own.issuers ?? empty(snapshot.issuers),
+        opsRequests: own.opsRequests ?? empty(snapshot.opsRequests),
+      };
+      views.set(namespace, view);
+    }
+    return view;
   };
 }
 
@@ -177,7 +234,7 @@ function diagnoseDatabase(db: Singlestore, snapshot: Snapshot, options: Diagnose
     const served = servedCounts(report.petSets.flatMap((petSet) => petSet.pods ?? []));
     if (served) report.served = served;
     const expiries = report.certificates.flatMap((certificate) => certificate.secret.certificate ?? []);
-    const earliest = expiries.sort((a, b) => a.notAfter.localeCompare(b.notAfter))[0];
+    const earliest = expiries.sort((a, b) => byText(a.notAfter, b.notAfter))[0];
     if (earliest) report.earliestExpiry = { notAfter: earliest.notAfter, daysLeft: earliest.daysLeft };
   }
   if (tls?.issuerRef)
@@ -592,7 +649,7 @@ function latestRequest(
   const latest = own.sort(
     (a, b) =>
       revisionOf(b) - revisionOf(a) ||
-      (b.metadata.creationTimestamp ?? '').localeCompare(a.metadata.creationTimestamp ?? ''),
+      byText(b.metadata.creationTimestamp ?? '', a.metadata.creationTimestamp ?? ''),
   )[0];
   if (!latest) return undefined;
   const ready = findCondition(latest.status?.conditions as Condition[] | undefined, 'Ready');
@@ -612,9 +669,7 @@ function recentEvents(events: KubeEvent[], certificate: Certificate): string[] {
         event.involvedObject.name === certificate.metadata.name &&
         event.type === 'Warning',
     )
-    .sort((a, b) =>
-      (b.lastTimestamp ?? b.eventTime ?? '').localeCompare(a.lastTimestamp ?? a.eventTime ?? ''),
-    )
+    .sort((a, b) => byText(b.lastTimestamp ?? b.eventTime ?? '', a.lastTimestamp ?? a.eventTime ?? ''))
     .slice(0, 3)
     .map((event) => `${event.reason ?? 'Warning'}: ${event.message ?? ''}`.trim());
 }
@@ -1078,7 +1133,7 @@ function opsRequestsOf(check: Check): OpsRequestReport[] {
         request.metadata.namespace === check.namespace && request.spec.databaseRef?.name === check.name,
     )
     .filter((request) => request.spec.type === 'ReconfigureTLS' || request.spec.type === 'Restart')
-    .sort((a, b) => (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? ''))
+    .sort((a, b) => byText(a.metadata.creationTimestamp ?? '', b.metadata.creationTimestamp ?? ''))
     .map((request) => {
       const conditions = request.status?.conditions ?? [];
       const message = [...conditions].reverse().find((condition) => condition.message)?.message;

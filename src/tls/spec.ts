@@ -4,6 +4,7 @@
  */
 import yaml from 'js-yaml';
 import type { CertificateSpec, IssuerRef, TlsConfig } from '../kubedb/types.ts';
+import { byText } from '../util/compare.ts';
 
 export interface TlsSettings {
   issuer: string;
@@ -52,7 +53,7 @@ function canonical(value: unknown): string {
   if (value && typeof value === 'object') {
     const entries = Object.entries(value as Record<string, unknown>)
       .filter(([, v]) => v !== undefined && v !== null)
-      .sort(([a], [b]) => a.localeCompare(b));
+      .sort(([a], [b]) => byText(a, b));
     return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
   }
   return JSON.stringify(value);
@@ -63,8 +64,7 @@ export function sameTls(current: TlsConfig | undefined, desired: TlsConfig): boo
   if (!current?.issuerRef) return false;
   if (canonical(normalIssuer(current.issuerRef)) !== canonical(normalIssuer(desired.issuerRef))) return false;
   if (!hasCertificateSettings(desired)) return true;
-  const byAlias = (tls: TlsConfig) =>
-    [...(tls.certificates ?? [])].sort((a, b) => a.alias.localeCompare(b.alias));
+  const byAlias = (tls: TlsConfig) => [...(tls.certificates ?? [])].sort((a, b) => byText(a.alias, b.alias));
   return canonical(byAlias(current)) === canonical(byAlias(desired));
 }
 

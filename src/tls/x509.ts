@@ -3,7 +3,7 @@
  * serial, names and SANs, whether ca.crt signed it, and whether tls.key belongs to it. The private key
  * is parsed only to compare it with the certificate; it is never returned, logged or printed.
  */
-import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
 
 export interface CertificateFacts {
   subject: string;
@@ -33,6 +33,53 @@ const pemBlock = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g
 
 export function parseCertificates(pem: string): X509Certificate[] {
   return (pem.match(pemBlock) ?? []).map((block) => new X509Certificate(block));
+}
+
+/**
+ * CA certificates, parsed once per PEM text: many databases share one CA, and -A over 2,000
+ * databases parsed the same ca.crt 8,000 times. Leaves are not kept (each is read once or twice,
+ * and keeping thousands costs more memory than parsing them again). A failure is not kept either.
+ */
+const parsedCas = new Map<string, readonly X509Certificate[]>();
+const maxParsedCas = 1_000;
+
+export function parseCaCertificates(pem: string): X509Certificate[] {
+  let certificates = parsedCas.get(pem);
+  if (!certificates) {
+    certificates = parseCertificates(pem);
+    if (parsedCas.size >= maxParsedCas) parsedCas.clear();
+    parsedCas.set(pem, certificates);
+  }
+  return [...certificates];
+}
+
+const publicKeys = new WeakMap<X509Certificate, KeyObject>();
+const signatures = new WeakMap<X509Certificate, WeakMap<X509Certificate, boolean>>();
+
+/** The certificate's public key, made once (each `publicKey` read makes a new KeyObject). */
+export function publicKeyOf(certificate: X509Certificate): KeyObject {
+  let key = publicKeys.get(certificate);
+  if (!key) {
+    key = certificate.publicKey;
+    publicKeys.set(certificate, key);
+  }
+  return key;
+}
+
+/**
+ * Whether `parent` issued `child`: issuer name and signature, as chain building does (not
+ * checkIssued, which also demands keyCertSign). Each pair is verified once.
+ */
+export function issuedBy(child: X509Certificate, parent: X509Certificate): boolean {
+  if (child.issuer !== parent.subject) return false;
+  const verified = signatures.get(child) ?? new WeakMap<X509Certificate, boolean>();
+  signatures.set(child, verified);
+  let result = verified.get(parent);
+  if (result === undefined) {
+    result = child.verify(publicKeyOf(parent));
+    verified.set(parent, result);
+  }
+  return result;
 }
 
 /** Inspect the decoded data of a kubernetes.io/tls Secret. */
@@ -87,16 +134,14 @@ export function checkCa(
   if (!caPem?.trim()) return 'missing';
   let roots: X509Certificate[];
   try {
-    roots = parseCertificates(caPem);
+    roots = parseCaCertificates(caPem);
   } catch {
     return 'unreadable';
   }
   if (roots.length === 0) return 'unreadable';
   // A self-signed leaf is trusted when ca.crt holds that very certificate (cert-manager's SelfSigned issuer).
   if (roots.some((root) => root.raw.equals(leaf.raw))) return 'signed';
-  // Issuer name and signature, as chain building does; not checkIssued, which also demands keyCertSign.
-  const signs = (child: X509Certificate, parent: X509Certificate) =>
-    child.issuer === parent.subject && child.verify(parent.publicKey);
+  const signs = issuedBy;
   let current = leaf;
   const pool = [...intermediates];
   for (let depth = 0; depth <= intermediates.length; depth++) {

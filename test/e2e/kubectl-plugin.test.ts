@@ -1,6 +1,7 @@
 /** The binary as kubectl sees it: plugin discovery on PATH, and plugin completion through the helper. */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import path from 'node:path';
 import { describe, test } from 'node:test';
 import { distDir, kubeconfig, skipReason } from './harness.ts';
 
@@ -19,6 +20,12 @@ describe('as a kubectl plugin', { skip: skipReason }, () => {
       viaKubectl(['singlestore', '--help']),
       /^Usage:\n {2}kubectl singlestore <command> \[options\]$/m,
     );
+  });
+
+  test('the binary starts clean: no warning on stderr (a rejected code cache would print one)', () => {
+    const result = spawnSync(path.join(distDir, 'kubectl-singlestore'), ['version'], { encoding: 'utf8' });
+    assert.equal(result.status, 0);
+    assert.equal(result.stderr, '');
   });
 
   test('kubectl completes the plugin through kubectl_complete-singlestore', () => {

@@ -302,15 +302,21 @@ describe('tls enable', { skip: skipReason }, () => {
       ],
       [['via-ops', '--issuer', 'x', '--duration', '90d'], /--duration: invalid duration "90d"/],
       [['via-ops', '--issuer', 'x', '--duration', '10m'], /--duration: 10m is too short/],
-      [['via-ops', '--issuer', 'x', '--method', 'magic'], /Invalid values:[\s\S]*method/],
-      [['via-ops', '--issuer', 'x', '--dry-run', 'maybe'], /Invalid values:[\s\S]*dry-run/],
+      [
+        ['via-ops', '--issuer', 'x', '--method', 'magic'],
+        /invalid argument "[^"]*" for "--method" flag: must be one of /,
+      ],
+      [
+        ['via-ops', '--issuer', 'x', '--dry-run', 'maybe'],
+        /invalid argument "[^"]*" for "--dry-run" flag: must be one of /,
+      ],
       [
         ['via-ops', '--issuer', 'x', '--private-key-encoding', 'DER'],
-        /Invalid values:[\s\S]*private-key-encoding/,
+        /invalid argument "[^"]*" for "--private-key-encoding" flag: must be one of /,
       ],
       [['via-ops', '--issuer', 'x', '--timeout', 'forever'], /--timeout: invalid duration "forever"/],
       [['UPPER', '--issuer', 'x'], /invalid Singlestore name "UPPER"/],
-      [[], /Not enough non-option arguments/],
+      [[], /missing argument <name>/],
     ];
     for (const [args, message] of cases) {
       const result = await runPlugin(['tls', 'enable', '-n', ns, ...args, '-v', '6']);

@@ -350,8 +350,8 @@ describe('tls status', { skip: skipReason }, () => {
       [['tls', 'status', 'x', '-A'], /a name cannot be combined with --all-namespaces/],
       [['tls', 'status', 'x', '-l', 'a=b'], /a name cannot be combined with --selector/],
       [['tls', 'status', '--warn-within', 'soon'], /--warn-within: invalid duration "soon"/],
-      [['tls', 'status', '-o', 'xml'], /Invalid values/],
-      [['tls', 'status', 'a', 'b'], /Unknown argument: b/],
+      [['tls', 'status', '-o', 'xml'], /invalid argument "xml" for "-o, --output" flag: must be one of /],
+      [['tls', 'status', 'a', 'b'], /unexpected argument "b"/],
     ];
     for (const [args, message] of cases) {
       const result = await runPlugin([...args, '-v', '6']);

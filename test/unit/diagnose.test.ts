@@ -450,3 +450,36 @@ test('objects of unexpected shape: reported, never a crash', () => {
   });
   assert.equal(bare.tls.enabled, false);
 });
+
+test('many databases: each is checked against its own namespace, never a same-named neighbour', () => {
+  const snapshot = healthySnapshot();
+  const lists = ['certificates', 'secrets', 'petSets', 'issuers', 'singlestores'] as const;
+  // The same database, issuer and objects in a second namespace, with its server Secret broken.
+  for (const key of lists) {
+    const list = items<{ metadata?: { namespace?: string }; namespace?: string }>(snapshot[key]);
+    for (const item of structuredClone(list)) {
+      if (item.metadata) item.metadata.namespace = 'other';
+      else item.namespace = 'other';
+      list.push(item);
+    }
+  }
+  const secrets = items<ReturnType<typeof secretOf>>(snapshot.secrets);
+  const broken = secrets.find((s) => s.namespace === 'other' && s.name.endsWith('-server-cert'));
+  assert.ok(broken);
+  Object.assign(broken, { ...secretOf(broken.name, { 'tls.crt': 'garbage' }), namespace: 'other' });
+  snapshot.caSecrets.push({
+    ...(snapshot.caSecrets[0] as (typeof snapshot.caSecrets)[0]),
+    namespace: 'other',
+  });
+  snapshot.scope = {};
+  const report = diagnose(snapshot, options);
+  assert.deepEqual(
+    report.databases.map((database) => [database.namespace, database.health]),
+    [
+      ['demo', 'OK'],
+      ['other', 'CRITICAL'],
+    ],
+  );
+  assert.ok(at(report.databases[1] as DatabaseReport, 'secret'), 'the broken Secret is found');
+  assert.equal(at(report.databases[0] as DatabaseReport, 'secret'), undefined);
+});

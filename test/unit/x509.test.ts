@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { test } from 'node:test';
-import { coversHost, inspectTlsData, parseSubjectAltName } from '../../src/tls/x509.ts';
+import {
+  coversHost,
+  inspectTlsData,
+  issuedBy,
+  parseCaCertificates,
+  parseCertificates,
+  parseSubjectAltName,
+} from '../../src/tls/x509.ts';
 import { forgeCertificate } from '../support/x509-forge.ts';
 
 const now = Date.now();
@@ -97,4 +104,28 @@ test('SAN parsing and hostname coverage (a wildcard covers exactly one label)', 
   assert.ok(!coversHost(['*.db-pods.demo.svc'], 'a.b.db-pods.demo.svc'));
   assert.ok(!coversHost(['*.db-pods.demo.svc'], 'db-pods.demo.svc'));
   assert.ok(coversHost(['DB.demo.svc'], 'db.demo.svc'));
+});
+
+test('a CA is parsed once per PEM text and each signature checked once, with the same answers', () => {
+  const [first] = parseCaCertificates(root.pem);
+  const again = parseCaCertificates(root.pem);
+  assert.ok(first && again[0] === first, 'the same parsed certificate');
+  again.pop();
+  assert.equal(parseCaCertificates(root.pem).length, 1, "a caller's array is its own");
+  const [child] = parseCertificates(intermediate.pem);
+  assert.ok(child);
+  assert.equal(issuedBy(child, first), true);
+  assert.equal(issuedBy(child, first), true, 'the kept answer');
+  assert.equal(issuedBy(first, child), false, 'issuer name differs');
+  const [other] = parseCertificates(
+    forgeCertificate({
+      commonName: 'root-ca',
+      notBefore: new Date(now - day),
+      notAfter: new Date(now + day),
+      isCA: true,
+    }).pem,
+  );
+  assert.ok(other);
+  assert.equal(issuedBy(child, other), false, 'same name, another key: the signature decides');
+  assert.throws(() => parseCaCertificates('-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----'));
 });

@@ -5,6 +5,7 @@
  */
 import { findCondition } from '../../kube/objects.ts';
 import type { Certificate, OpsRequest } from '../../kubedb/types.ts';
+import { byText } from '../../util/compare.ts';
 import { rerunWindowMs } from './model.ts';
 
 /** Marks a Certificate whose re-issue this tool asked for, with the revision and serial it started from. */
@@ -81,7 +82,7 @@ export function ownRequests(requests: OpsRequest[], operation: string): OpsReque
           managedBy['app.kubernetes.io/managed-by'] &&
         request.metadata.annotations?.[operationAnnotation] === operation,
     )
-    .sort((a, b) => (b.metadata.creationTimestamp ?? '').localeCompare(a.metadata.creationTimestamp ?? ''));
+    .sort((a, b) => byText(b.metadata.creationTimestamp ?? '', a.metadata.creationTimestamp ?? ''));
 }
 
 /** The serials a rotation request recorded at its creation (Secret name -> serial). */

@@ -7,6 +7,7 @@ import { CliError, ExitCode, TimeoutError } from '../../errors.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import { Resources } from '../../kube/resources.ts';
 import type { Singlestore } from '../../kubedb/types.ts';
+import { byText } from '../../util/compare.ts';
 import { type IssuerSelection, selectByIssuer } from './by-issuer.ts';
 import { type ExecuteSettings, executePlan } from './execute.ts';
 import { type GatherConvergeOptions, gatherConverge, getDatabase } from './gather.ts';
@@ -63,7 +64,7 @@ export async function convergeMany<T extends { namespace: string; name: string }
     while (next < databases.length) results.push(await each(databases[next++] as Singlestore));
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, databases.length) }, worker));
-  return results.sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
+  return results.sort((a, b) => byText(a.namespace, b.namespace) || byText(a.name, b.name));
 }
 
 /** The worst exit code of many results: interrupted, runtime, timeout, findings, ok. */
