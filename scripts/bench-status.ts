@@ -15,7 +15,7 @@
  * BENCH_PLUGIN=path measures that binary instead of dist/kubectl-singlestore.
  */
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { KubeClient } from '../src/kube/client.ts';
@@ -442,6 +442,8 @@ async function main(): Promise<void> {
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {
     cluster('down');
+    // etcd's data for thousands of objects: hundreds of MiB left in /tmp otherwise.
+    if (!process.env.BENCH_STATUS_HOLD) rmSync(dir, { recursive: true, force: true });
   }
 }
 
