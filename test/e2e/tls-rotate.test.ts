@@ -9,6 +9,7 @@ import type { Certificate, OpsRequest, Pod, Secret } from '../../src/kubedb/type
 import { createProgress } from '../../src/output/progress.ts';
 import { decodeTls, secretsStep, waitFor } from '../../src/tls/wait.ts';
 import { inspectTlsData } from '../../src/tls/x509.ts';
+import { holdOpsRequestAnnotation } from '../standin/holds.ts';
 import {
   adminClient,
   eventually,
@@ -288,21 +289,34 @@ describe('tls rotate', { skip: skipReason }, () => {
     assert.equal(rerun.code, ExitCode.ok, rerun.stdout + rerun.stderr);
     assert.equal(await revision('killed'), start + 1, 'exactly one new issuance');
 
-    const interrupted = startPlugin([
-      'tls',
-      'rotate',
-      'killed',
-      '-n',
-      ns,
-      '--restart-only',
-      '--restart-with',
-      'ops-request',
-      '--progress',
-      'plain',
-    ]);
-    await interrupted.waitFor('waiting');
-    const code = await interrupted.stop('SIGINT');
-    assert.equal(code, ExitCode.interrupted, interrupted.stderr());
+    // The stand-in holds the ops request Pending, so the interrupt lands while the command waits on
+    // it (unheld, a fast restart could finish before the signal, and the run would rightly exit 0).
+    const hold = (value: string | null) =>
+      client.patch(
+        Resources.singlestore,
+        { namespace: ns, name: 'killed' },
+        { metadata: { annotations: { [holdOpsRequestAnnotation]: value } } },
+      );
+    await hold('Pending');
+    try {
+      const interrupted = startPlugin([
+        'tls',
+        'rotate',
+        'killed',
+        '-n',
+        ns,
+        '--restart-only',
+        '--restart-with',
+        'ops-request',
+        '--progress',
+        'plain',
+      ]);
+      await interrupted.waitFor('phase Pending');
+      const code = await interrupted.stop('SIGINT');
+      assert.equal(code, ExitCode.interrupted, interrupted.stderr());
+    } finally {
+      await hold(null);
+    }
   });
 
   test('the wait notices a Secret change within a second', async () => {

@@ -498,6 +498,11 @@ class Execution {
     }
     const verified = await verifyDatabase(client, this.target, options, this.settings.verifyOut);
     this.record.health = verified.report?.health;
+    // In the record too: with -o json the check's own lines are not printed, and a script needs the why.
+    const findings = (verified.report?.findings ?? [])
+      .filter((finding) => finding.severity !== 'info')
+      .map(({ severity, step, object, message }) => ({ severity, step, object, message }));
+    if (findings.length) this.record.findings = findings;
     this.record.exitCode = verified.code === 0 ? ExitCode.ok : ExitCode.findings;
     if (expect === 'tls') return;
     const pods = podsOf(verified.report);

@@ -172,6 +172,8 @@ export interface ConvergeRecord {
   served?: { pod: string; served: string; serial?: string }[];
   elapsedSeconds: number;
   health?: string;
+  /** Why the final check did not pass: its warnings and critical findings. */
+  findings?: { severity: string; step: string; object: string; message: string }[];
   error?: string;
   exitCode: number;
 }
