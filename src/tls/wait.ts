@@ -221,6 +221,37 @@ export function secretsStep(
   };
 }
 
+/**
+ * cert-manager's record caught up with the Secret it wrote: each Certificate's status.notAfter is its
+ * Secret's (`notAfter`, by Certificate name). The issuing controller writes the Secret and the revision;
+ * its readiness controller sets status.notAfter a moment later, and a check in between would report the
+ * two as disagreeing.
+ */
+export function certificateStatusStep(
+  namespace: string,
+  notAfter: Map<string, string>,
+): WaitStep<Certificate> {
+  return {
+    title: 'Certificate status updated',
+    type: Resources.certificate,
+    select: { namespace },
+    evaluate: (certificates) => {
+      const waiting: string[] = [];
+      for (const [name, expected] of notAfter) {
+        const status = certificates.find((item) => item.metadata.name === name)?.status?.notAfter;
+        if (!status || Math.abs(Date.parse(status) - Date.parse(expected)) > 1000)
+          waiting.push(`${name} still says notAfter ${status ?? '(none)'}`);
+      }
+      return {
+        done: waiting.length === 0,
+        detail: waiting.length
+          ? waiting.join(', ')
+          : `${notAfter.size} Certificate(s) agree with their Secrets`,
+      };
+    },
+  };
+}
+
 export function decodeTls(secret: Secret): { 'tls.crt'?: string; 'tls.key'?: string; 'ca.crt'?: string } {
   const read = (key: string) =>
     secret.data?.[key] ? Buffer.from(secret.data[key] as string, 'base64').toString('utf8') : undefined;

@@ -311,7 +311,7 @@ describe('tls rotate', { skip: skipReason }, () => {
         '--progress',
         'plain',
       ]);
-      await interrupted.waitFor('phase Pending');
+      await interrupted.waitFor('waiting');
       const code = await interrupted.stop('SIGINT');
       assert.equal(code, ExitCode.interrupted, interrupted.stderr());
     } finally {

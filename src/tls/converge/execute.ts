@@ -15,6 +15,7 @@ import { restartStalePods } from '../restart.ts';
 import { sameTls } from '../spec.ts';
 import { podsOf, verifyDatabase, verifyPlain } from '../verify.ts';
 import {
+  certificateStatusStep,
   certificatesStep,
   decodeTls,
   opsRequestStep,
@@ -447,6 +448,12 @@ class Execution {
           const facts = secret ? inspectTlsData(decodeTls(secret)).certificate : undefined;
           return { entry, facts };
         });
+        const notAfter = new Map(
+          issued.flatMap(({ entry, facts }) =>
+            facts && spec.names.includes(entry.secret) ? [[entry.name, facts.notAfter] as const] : [],
+          ),
+        );
+        if (notAfter.size) await waitFor(context, certificateStatusStep(namespace, notAfter));
         this.newest = newestIssue(
           issued.map(({ facts }) =>
             facts
