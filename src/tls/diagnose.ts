@@ -40,7 +40,7 @@ import {
   type StatusReport,
   steps,
 } from './report.ts';
-import { coversHost } from './x509.ts';
+import { coversHost, sameNotAfter } from './x509.ts';
 
 export interface DiagnoseOptions {
   now: Date;
@@ -832,7 +832,7 @@ function compareStatusWithSecret(
   const statusNotAfter = certificate.status?.notAfter;
   const secretNotAfter = secret.certificate?.notAfter;
   if (!statusNotAfter || !secretNotAfter) return;
-  if (Math.abs(Date.parse(statusNotAfter) - Date.parse(secretNotAfter)) > 1000) {
+  if (!sameNotAfter(statusNotAfter, secretNotAfter)) {
     add(check, {
       step: 'certificate',
       severity: 'warning',

@@ -104,16 +104,13 @@ export async function verifyPlain(
       );
   // A pod that could not be asked is not proof: not probed (forbidden, not running) is said, a pod
   // that did not answer as a server should is a problem like one still serving TLS.
-  const unproven = probes.filter((probe) => probe.result !== 'tls' && probe.result !== 'no-tls');
-  for (const probe of unproven)
-    if (probe.result !== 'forbidden' && probe.result !== 'not-running')
+  const notProbed = probes.filter((probe) => probe.result === 'forbidden' || probe.result === 'not-running');
+  for (const probe of probes)
+    if (probe.result !== 'tls' && probe.result !== 'no-tls' && !notProbed.includes(probe))
       problems.push(
         `pod ${probe.pod} did not answer as a server without TLS: ${probe.result}${probe.message ? ` (${probe.message})` : ''}`,
       );
   const plain = served.filter((pod) => pod.served === 'no-tls').length;
-  const notProbed = unproven.filter(
-    (probe) => probe.result === 'forbidden' || probe.result === 'not-running',
-  );
   out(
     `tls status ${namespace}/${name}: ${problems.length ? 'TLS NOT OFF' : 'TLS off'}${probes.length ? ` (on the wire: ${plain}/${probes.length} no-tls${notProbed.length ? `; ${notProbed.length} not probed: ${notProbed[0]?.result}` : ''})` : ''}\n`,
   );

@@ -13,7 +13,7 @@ import { mountedSecrets, rolledOut } from '../kubedb/petset.ts';
 import type { Certificate, OpsRequest, PetSet, Pod, Secret } from '../kubedb/types.ts';
 import type { Progress } from '../output/progress.ts';
 import { formatDuration } from '../util/duration.ts';
-import { inspectTlsData } from './x509.ts';
+import { inspectTlsData, sameNotAfter } from './x509.ts';
 
 export interface Verdict {
   done: boolean;
@@ -224,8 +224,8 @@ export function secretsStep(
 /**
  * cert-manager's record caught up with the Secret it wrote: each Certificate's status.notAfter is its
  * Secret's (`notAfter`, by Certificate name). The issuing controller writes the Secret and the revision;
- * its readiness controller sets status.notAfter a moment later, and a check in between would report the
- * two as disagreeing.
+ * its readiness controller sets status.notAfter a moment later, and the final check (diagnose.ts, with
+ * the same sameNotAfter) would report the two as disagreeing in between.
  */
 export function certificateStatusStep(
   namespace: string,
@@ -239,7 +239,7 @@ export function certificateStatusStep(
       const waiting: string[] = [];
       for (const [name, expected] of notAfter) {
         const status = certificates.find((item) => item.metadata.name === name)?.status?.notAfter;
-        if (!status || Math.abs(Date.parse(status) - Date.parse(expected)) > 1000)
+        if (!status || !sameNotAfter(status, expected))
           waiting.push(`${name} still says notAfter ${status ?? '(none)'}`);
       }
       return {

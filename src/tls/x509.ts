@@ -125,6 +125,14 @@ export function certificateFacts(leaf: X509Certificate, chainLength: number): Ce
   };
 }
 
+/**
+ * Whether cert-manager's status.notAfter names the same instant as a certificate's notAfter: the
+ * status is RFC 3339 to the second, the certificate's time is parsed to the millisecond.
+ */
+export function sameNotAfter(status: string, certificate: string): boolean {
+  return Math.abs(Date.parse(status) - Date.parse(certificate)) <= 1000;
+}
+
 /** Signed by ca.crt directly, or through intermediates shipped in tls.crt (or sent by a server). */
 export function checkCa(
   leaf: X509Certificate,
