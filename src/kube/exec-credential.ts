@@ -170,8 +170,9 @@ export class ExecCredentialSource {
   }
 
   private async spawnPlugin(interactive: boolean): Promise<ExecCredential> {
-    // Loaded on first use: most kubeconfigs never run a credential plugin.
-    const { spawn } = await import('node:child_process');
+    // Loaded on first use: most kubeconfigs never run a credential plugin. Not import(): the single
+    // executable compiles the bundle as a script, which has no module loader behind it.
+    const { spawn } = process.getBuiltinModule('node:child_process');
     const { config, runtime } = this;
     const info = {
       kind: 'ExecCredential',

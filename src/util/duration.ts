@@ -5,6 +5,8 @@
 const unitMs: Record<string, number> = {
   ns: 1e-6,
   us: 1e-3,
+  // U+00B5 MICRO SIGN and U+03BC GREEK SMALL LETTER MU, both accepted by Go (escaped in the
+  // patterns below: the bundle stays ASCII, which the single executable reads as Latin-1).
   µs: 1e-3,
   μs: 1e-3,
   ms: 1,
@@ -16,10 +18,10 @@ const unitMs: Record<string, number> = {
 export function parseGoDuration(text: string): number {
   const input = text.trim();
   if (input === '0') return 0;
-  const match = /^([-+]?)((?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+$/.exec(input);
+  const match = /^([-+]?)((?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|\u00b5s|\u03bcs|ms|s|m|h))+$/.exec(input);
   if (!match) throw new Error(`invalid duration "${text}" (use Go's format, e.g. 30s, 10m, 2160h)`);
   let total = 0;
-  for (const part of input.matchAll(/(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/g)) {
+  for (const part of input.matchAll(/(\d+(?:\.\d*)?|\.\d+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)/g)) {
     total += Number(part[1]) * (unitMs[part[2] as string] as number);
   }
   return match[1] === '-' ? -total : total;

@@ -11,6 +11,10 @@ test('parseGoDuration accepts what Go accepts', () => {
     ['1.5h', 5_400_000],
     ['250ms', 250],
     ['-1m', -60_000],
+    // Microseconds: "us", U+00B5 MICRO SIGN and U+03BC GREEK SMALL LETTER MU, as Go's unitMap.
+    ['1500us', 1.5],
+    ['1500\u00b5s', 1.5],
+    ['1500\u03bcs', 1.5],
   ];
   for (const [text, ms] of cases) assert.equal(parseGoDuration(text), ms, text);
 });

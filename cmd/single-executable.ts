@@ -1,0 +1,89 @@
+/**
+ * Entry point of the single executable (its Node SEA `main`): runs the bundle of
+ * cmd/kubectl-singlestore.ts, stored in the executable as an asset, through a V8 code cache kept per
+ * command in the user's cache directory (src/util/code-cache.ts says why and which). A cache that
+ * cannot be read, is refused by V8 or cannot be written changes nothing but the start-up time.
+ */
+import {
+  closeSync,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { getAsset } from 'node:sea';
+import { setFlagsFromString } from 'node:v8';
+import vm from 'node:vm';
+import {
+  cacheFileName,
+  commandKey,
+  finishedRun,
+  trustedCacheFile,
+  userCacheDir,
+} from '../src/util/code-cache.ts';
+
+/** The first 16 hex digits of the bundle's SHA-256, written in by scripts/build. */
+declare const __BUNDLE_DIGEST__: string;
+
+const bundleAsset = 'kubectl-singlestore.cjs';
+/** Files of other builds, other commands' caches not rewritten since, and stray temporary files. */
+const staleAfterMs = 7 * 24 * 3600 * 1000;
+
+// V8 takes a cache only under the flags it was made with: the bundle sets this one as it starts.
+setFlagsFromString('--optimize-for-size');
+
+const base = userCacheDir(process.env, process.platform, os.homedir());
+const dir = base ? path.join(base, 'kubectl-singlestore', 'code-cache') : undefined;
+const file = dir
+  ? path.join(dir, cacheFileName(__BUNDLE_DIGEST__, commandKey(process.argv.slice(2))))
+  : undefined;
+const cachedData = file ? readCache(file) : undefined;
+// The asset is the bundle as a function expression, in ASCII (scripts/build).
+const script = new vm.Script(getAsset(bundleAsset, 'latin1'), {
+  filename: bundleAsset,
+  ...(cachedData ? { cachedData } : {}),
+});
+if (dir && file && (!cachedData || script.cachedDataRejected)) {
+  process.once('exit', (code) => {
+    if (finishedRun(code)) writeCache(dir, file, script);
+  });
+}
+const bundle = { exports: {} };
+script.runInThisContext()(bundle.exports, require, bundle, process.execPath, path.dirname(process.execPath));
+
+function readCache(cacheFile: string): Buffer | undefined {
+  let fd: number | undefined;
+  try {
+    fd = openSync(cacheFile, 'r');
+    // Checked on the open file: what is read is what was checked.
+    return trustedCacheFile(fstatSync(fd), process.getuid?.()) ? readFileSync(fd) : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/** Written whole under a temporary name, then renamed: a concurrent run reads the old file or the new. */
+function writeCache(cacheDir: string, cacheFile: string, compiled: vm.Script): void {
+  try {
+    mkdirSync(cacheDir, { recursive: true, mode: 0o700 });
+    const temporary = `${cacheFile}.${process.pid}.tmp`;
+    writeFileSync(temporary, compiled.createCachedData(), { mode: 0o600 });
+    renameSync(temporary, cacheFile);
+    const now = Date.now();
+    for (const name of readdirSync(cacheDir)) {
+      const other = path.join(cacheDir, name);
+      if (other !== cacheFile && now - statSync(other).mtimeMs > staleAfterMs) rmSync(other, { force: true });
+    }
+  } catch {
+    // A cache that cannot be written is a slower start next time, nothing more.
+  }
+}

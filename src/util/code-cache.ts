@@ -1,0 +1,81 @@
+/**
+ * Where the single executable keeps the V8 code cache of each command, and when a cache may be used.
+ *
+ * Node's own single-executable code cache (useCodeCache) is made by compiling the bundle without
+ * running it, so it holds the top-level code only: every function a command calls is compiled again at
+ * every start. A cache made as a run ends holds the functions that run compiled (V8's
+ * ScriptCompiler::CreateCodeCache over a script that has run, what vm.Script#createCachedData returns),
+ * and the next run of the same command starts from it. The cache is code, never data of the run: V8
+ * serializes bytecode and the source's literals, not the heap.
+ *
+ * Read by cmd/single-executable.ts, before the bundle runs: nothing here may import the bundle's modules.
+ */
+import path from 'node:path';
+
+/**
+ * The words that name a command (every name in the command tree, and `__complete`): the cache of
+ * `tls status` holds other functions than the cache of `version`. Only these words make a key, so a
+ * database or namespace name on the command line never names a file.
+ */
+export const commandWords: ReadonlySet<string> = new Set([
+  'tls',
+  'status',
+  'enable',
+  'rotate',
+  'disable',
+  'report',
+  'ca',
+  'client-cert',
+  'connect-info',
+  'context',
+  'version',
+  'completion',
+  'options',
+  '__complete',
+]);
+
+/** `tls-status` for `-n demo tls status db`: at most two command words, in their order. */
+export function commandKey(args: readonly string[]): string {
+  const words = args.filter((arg) => commandWords.has(arg)).slice(0, 2);
+  return words.length ? words.join('-') : 'root';
+}
+
+/**
+ * Go's os.UserCacheDir, as Go tools find their caches: %LocalAppData% on Windows,
+ * ~/Library/Caches on macOS, else $XDG_CACHE_HOME when absolute, else ~/.cache.
+ */
+export function userCacheDir(
+  env: Record<string, string | undefined>,
+  platform: NodeJS.Platform,
+  home: string,
+): string | undefined {
+  if (platform === 'win32') return env.LocalAppData || env.LOCALAPPDATA || undefined;
+  if (platform === 'darwin') return home ? path.join(home, 'Library', 'Caches') : undefined;
+  const xdg = env.XDG_CACHE_HOME;
+  if (xdg && path.isAbsolute(xdg)) return xdg;
+  return home ? path.join(home, '.cache') : undefined;
+}
+
+/** One file per build of the bundle and command: a new build never reads an older build's cache. */
+export function cacheFileName(bundleDigest: string, key: string): string {
+  return `${bundleDigest}-${key}.v8cache`;
+}
+
+/**
+ * A cache file is run as code: use it only when it is this user's and nobody else may write it (the
+ * rule ssh applies to authorized_keys). Where there are no owners to compare (Windows), the file's place
+ * in the user's own profile is the guard.
+ */
+export function trustedCacheFile(
+  stat: { uid: number; mode: number; isFile(): boolean },
+  uid: number | undefined,
+): boolean {
+  if (!stat.isFile()) return false;
+  if (uid === undefined) return true;
+  return stat.uid === uid && (stat.mode & 0o022) === 0;
+}
+
+/** Whether a run that ended with this code ran its command through (0: done, 1: findings reported). */
+export function finishedRun(exitCode: number): boolean {
+  return exitCode === 0 || exitCode === 1;
+}

@@ -1,0 +1,59 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { commandTree } from '../../src/cli/app.ts';
+import type { CommandDefinition } from '../../src/cli/command.ts';
+import {
+  cacheFileName,
+  commandKey,
+  commandWords,
+  finishedRun,
+  trustedCacheFile,
+  userCacheDir,
+} from '../../src/util/code-cache.ts';
+
+function names(commands: CommandDefinition[]): string[] {
+  return commands.flatMap((command) => [command.name, ...names(command.subcommands ?? [])]);
+}
+
+test('the cache key words are exactly the command names (and __complete)', () => {
+  assert.deepEqual([...commandWords].sort(), [...new Set([...names(commandTree), '__complete'])].sort());
+});
+
+test('a key names the command, never a database, namespace or flag value', () => {
+  assert.equal(commandKey(['tls', 'status', 'db', '-n', 'demo']), 'tls-status');
+  assert.equal(commandKey(['-n', 'demo', 'tls', 'status']), 'tls-status');
+  assert.equal(commandKey(['tls', 'status', 'status']), 'tls-status');
+  assert.equal(commandKey(['--context', 'prod', 'version']), 'version');
+  assert.equal(commandKey(['__complete', 'tls', 'status', '']), '__complete-tls');
+  assert.equal(commandKey(['frobnicate', 'x']), 'root');
+  assert.equal(commandKey([]), 'root');
+  assert.equal(cacheFileName('0123456789abcdef', 'tls-status'), '0123456789abcdef-tls-status.v8cache');
+});
+
+test("the user's cache folder, as Go's os.UserCacheDir finds it", () => {
+  assert.equal(userCacheDir({ XDG_CACHE_HOME: '/x/cache' }, 'linux', '/home/a'), '/x/cache');
+  assert.equal(userCacheDir({ XDG_CACHE_HOME: 'relative' }, 'linux', '/home/a'), '/home/a/.cache');
+  assert.equal(userCacheDir({}, 'linux', '/home/a'), '/home/a/.cache');
+  assert.equal(userCacheDir({}, 'linux', ''), undefined);
+  assert.equal(userCacheDir({ XDG_CACHE_HOME: '/x' }, 'darwin', '/Users/a'), '/Users/a/Library/Caches');
+  assert.equal(
+    userCacheDir({ LOCALAPPDATA: 'C:\\Users\\a\\AppData\\Local' }, 'win32', ''),
+    'C:\\Users\\a\\AppData\\Local',
+  );
+  assert.equal(userCacheDir({}, 'win32', 'C:\\Users\\a'), undefined);
+});
+
+test("a cache file is used only when it is the user's and nobody else may write it", () => {
+  const file = (uid: number, mode: number, isFile = true) => ({ uid, mode, isFile: () => isFile });
+  assert.equal(trustedCacheFile(file(1000, 0o100600), 1000), true);
+  assert.equal(trustedCacheFile(file(1000, 0o100644), 1000), true);
+  assert.equal(trustedCacheFile(file(1001, 0o100600), 1000), false, "another user's file");
+  assert.equal(trustedCacheFile(file(1000, 0o100620), 1000), false, 'group-writable');
+  assert.equal(trustedCacheFile(file(1000, 0o100602), 1000), false, 'world-writable');
+  assert.equal(trustedCacheFile(file(1000, 0o40700, false), 1000), false, 'not a file');
+  assert.equal(trustedCacheFile(file(0, 0o100666), undefined), true, 'no owners to compare (Windows)');
+});
+
+test('only a run that went through writes a cache (done, or findings reported)', () => {
+  assert.deepEqual([0, 1, 2, 3, 124, 130].map(finishedRun), [true, true, false, false, false, false]);
+});
