@@ -5,15 +5,10 @@
 import { setMaxListeners } from 'node:events';
 import path from 'node:path';
 import { isatty } from 'node:tty';
-import { setFlagsFromString } from 'node:v8';
 import { runCli } from '../src/cli/app.ts';
 import { ExitCode } from '../src/errors.ts';
 
 async function main(): Promise<void> {
-  // Memory over speed in V8's heap heuristics: `tls status -A` over 2,000 databases peaked at 220 MiB
-  // without it and 150 MiB with it, for about the same wall time (the API server sets the pace). Set
-  // here, not as the single executable's execArgv: V8 flags given at start cost every command 15 ms.
-  setFlagsFromString('--optimize-for-size');
   const controller = new AbortController();
   // Every request in flight listens to the interrupt: a status reads a dozen kinds or more at once.
   setMaxListeners(0, controller.signal);

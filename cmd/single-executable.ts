@@ -1,8 +1,8 @@
 /**
- * Entry point of the single executable (its Node SEA `main`): runs the bundle of
- * cmd/kubectl-singlestore.ts, stored in the executable as an asset, through a V8 code cache kept per
- * command in the user's cache directory (src/util/code-cache.ts says why and which). A cache that
- * cannot be read, is refused by V8 or cannot be written changes nothing but the start-up time.
+ * Entry point of the single executable (its Node SEA `main`): sets V8's flags for the run, then runs
+ * the bundle of cmd/kubectl-singlestore.ts, stored in the executable as an asset, through a V8 code
+ * cache kept per command in the user's cache directory (src/util/code-cache.ts says why and which). A
+ * cache that cannot be read, is refused by V8 or cannot be written changes nothing but the start-up time.
  */
 import {
   closeSync,
@@ -27,6 +27,7 @@ import {
   finishedRun,
   trustedCacheFile,
   userCacheDir,
+  v8Flags,
 } from '../src/util/code-cache.ts';
 
 /** The first 16 hex digits of the bundle's SHA-256, written in by scripts/build. */
@@ -36,14 +37,11 @@ const bundleAsset = 'kubectl-singlestore.cjs';
 /** Files of other builds, other commands' caches not rewritten since, and stray temporary files. */
 const staleAfterMs = 7 * 24 * 3600 * 1000;
 
-// V8 takes a cache only under the flags it was made with: the bundle sets this one as it starts.
-setFlagsFromString('--optimize-for-size');
-
+const args = process.argv.slice(2);
+for (const flag of v8Flags(args)) setFlagsFromString(flag);
 const base = userCacheDir(process.env, process.platform, os.homedir());
 const dir = base ? path.join(base, 'kubectl-singlestore', 'code-cache') : undefined;
-const file = dir
-  ? path.join(dir, cacheFileName(__BUNDLE_DIGEST__, commandKey(process.argv.slice(2))))
-  : undefined;
+const file = dir ? path.join(dir, cacheFileName(__BUNDLE_DIGEST__, commandKey(args))) : undefined;
 const cachedData = file ? readCache(file) : undefined;
 // The asset is the bundle as a function expression, in ASCII (scripts/build).
 const script = new vm.Script(getAsset(bundleAsset, 'latin1'), {

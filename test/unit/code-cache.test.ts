@@ -9,6 +9,7 @@ import {
   finishedRun,
   trustedCacheFile,
   userCacheDir,
+  v8Flags,
 } from '../../src/util/code-cache.ts';
 
 function names(commands: CommandDefinition[]): string[] {
@@ -25,9 +26,18 @@ test('a key names the command, never a database, namespace or flag value', () =>
   assert.equal(commandKey(['tls', 'status', 'status']), 'tls-status');
   assert.equal(commandKey(['--context', 'prod', 'version']), 'version');
   assert.equal(commandKey(['__complete', 'tls', 'status', '']), '__complete-tls');
+  assert.equal(commandKey(['tls', 'status', '-A', '-o', 'json']), 'tls-status-all');
+  assert.equal(commandKey(['tls', 'report', '--all-namespaces']), 'tls-report-all');
   assert.equal(commandKey(['frobnicate', 'x']), 'root');
   assert.equal(commandKey([]), 'root');
   assert.equal(cacheFileName('0123456789abcdef', 'tls-status'), '0123456789abcdef-tls-status.v8cache');
+});
+
+test('V8 favours memory over every namespace, speed for one database', () => {
+  assert.deepEqual(v8Flags(['tls', 'status', '-A']), ['--optimize-for-size']);
+  assert.deepEqual(v8Flags(['tls', 'status', '--all-namespaces=true']), ['--optimize-for-size']);
+  assert.deepEqual(v8Flags(['tls', 'status', '--all-namespaces=false']), []);
+  assert.deepEqual(v8Flags(['tls', 'status', 'db', '-n', 'demo']), []);
 });
 
 test("the user's cache folder, as Go's os.UserCacheDir finds it", () => {
