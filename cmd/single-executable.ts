@@ -7,6 +7,7 @@
 import {
   closeSync,
   fstatSync,
+  lstatSync,
   mkdirSync,
   openSync,
   readdirSync,
@@ -25,16 +26,16 @@ import {
   cacheFileName,
   commandKey,
   finishedRun,
-  trustedCacheFile,
   userCacheDir,
   v8Flags,
+  writableOnlyBy,
 } from '../src/util/code-cache.ts';
 
 /** The first 16 hex digits of the bundle's SHA-256, written in by scripts/build. */
 declare const __BUNDLE_DIGEST__: string;
 
 const bundleAsset = 'kubectl-singlestore.cjs';
-/** Files of other builds, other commands' caches not rewritten since, and stray temporary files. */
+/** A file not written for this long goes when a cache is written: other builds', stray temporaries. */
 const staleAfterMs = 7 * 24 * 3600 * 1000;
 
 const args = process.argv.slice(2);
@@ -61,7 +62,8 @@ function readCache(cacheFile: string): Buffer | undefined {
   try {
     fd = openSync(cacheFile, 'r');
     // Checked on the open file: what is read is what was checked.
-    return trustedCacheFile(fstatSync(fd), process.getuid?.()) ? readFileSync(fd) : undefined;
+    const stat = fstatSync(fd);
+    return stat.isFile() && writableOnlyBy(stat, process.getuid?.()) ? readFileSync(fd) : undefined;
   } catch {
     return undefined;
   } finally {
@@ -73,8 +75,11 @@ function readCache(cacheFile: string): Buffer | undefined {
 function writeCache(cacheDir: string, cacheFile: string, compiled: vm.Script): void {
   try {
     mkdirSync(cacheDir, { recursive: true, mode: 0o700 });
+    const folder = lstatSync(cacheDir);
+    if (!folder.isDirectory() || !writableOnlyBy(folder, process.getuid?.())) return;
+    // 'wx': a file (or a link) already there under that name is an error, never written through.
     const temporary = `${cacheFile}.${process.pid}.tmp`;
-    writeFileSync(temporary, compiled.createCachedData(), { mode: 0o600 });
+    writeFileSync(temporary, compiled.createCachedData(), { mode: 0o600, flag: 'wx' });
     renameSync(temporary, cacheFile);
     const now = Date.now();
     for (const name of readdirSync(cacheDir)) {

@@ -81,15 +81,11 @@ export function cacheFileName(bundleDigest: string, key: string): string {
 }
 
 /**
- * A cache file is run as code: use it only when it is this user's and nobody else may write it (the
- * rule ssh applies to authorized_keys). Where there are no owners to compare (Windows), the file's place
- * in the user's own profile is the guard.
+ * A cache file is run as code: it is read only when it is the user's and nobody else may write it (the
+ * rule ssh applies to authorized_keys), and written only into a folder that is. Where there are no
+ * owners to compare (Windows), the file's place in the user's own profile is the guard.
  */
-export function trustedCacheFile(
-  stat: { uid: number; mode: number; isFile(): boolean },
-  uid: number | undefined,
-): boolean {
-  if (!stat.isFile()) return false;
+export function writableOnlyBy(stat: { uid: number; mode: number }, uid: number | undefined): boolean {
   if (uid === undefined) return true;
   return stat.uid === uid && (stat.mode & 0o022) === 0;
 }

@@ -1,7 +1,16 @@
 /** The binary as kubectl sees it: plugin discovery on PATH, and plugin completion through the helper. */
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -93,6 +102,17 @@ describe('the start-up code cache', { skip: skipReason }, () => {
     assert.equal(untrusted.stdout, expected);
     assert.notEqual(statSync(file).ino, shared.ino, 'replaced by a file of its own');
     assert.equal(statSync(file).mode & 0o777, 0o600);
+  });
+
+  test('a cache folder others may write is not written to', () => {
+    const shared = mkdtempSync(path.join(home, 'shared-'));
+    const folder = path.join(shared, 'kubectl-singlestore', 'code-cache');
+    mkdirSync(folder, { recursive: true });
+    chmodSync(folder, 0o777);
+    const result = run(['version'], shared);
+    assert.equal(result.status, 0);
+    assert.equal(result.stderr, '');
+    assert.deepEqual(readdirSync(folder), []);
   });
 
   test('no cache folder to be had: the command runs as ever, and says nothing of it', () => {

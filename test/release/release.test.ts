@@ -328,7 +328,7 @@ describe('release: every platform, Krew, plugin discovery', { skip: skipReason, 
       assert.ok(summary.pagesVerified > 20_000, `${summary.pagesVerified} pages`);
       assert.equal(
         summary.seaSegmentBytes,
-        statSync(path.join(repoRoot, '.build', 'release', 'sea-plain.blob')).size,
+        statSync(path.join(repoRoot, '.build', 'release', 'sea.blob')).size,
       );
 
       // The checker checked: it accepts Apple's own signature of the official Node build it started

@@ -7,9 +7,9 @@ import {
   commandKey,
   commandWords,
   finishedRun,
-  trustedCacheFile,
   userCacheDir,
   v8Flags,
+  writableOnlyBy,
 } from '../../src/util/code-cache.ts';
 
 function names(commands: CommandDefinition[]): string[] {
@@ -53,15 +53,15 @@ test("the user's cache folder, as Go's os.UserCacheDir finds it", () => {
   assert.equal(userCacheDir({}, 'win32', 'C:\\Users\\a'), undefined);
 });
 
-test("a cache file is used only when it is the user's and nobody else may write it", () => {
-  const file = (uid: number, mode: number, isFile = true) => ({ uid, mode, isFile: () => isFile });
-  assert.equal(trustedCacheFile(file(1000, 0o100600), 1000), true);
-  assert.equal(trustedCacheFile(file(1000, 0o100644), 1000), true);
-  assert.equal(trustedCacheFile(file(1001, 0o100600), 1000), false, "another user's file");
-  assert.equal(trustedCacheFile(file(1000, 0o100620), 1000), false, 'group-writable');
-  assert.equal(trustedCacheFile(file(1000, 0o100602), 1000), false, 'world-writable');
-  assert.equal(trustedCacheFile(file(1000, 0o40700, false), 1000), false, 'not a file');
-  assert.equal(trustedCacheFile(file(0, 0o100666), undefined), true, 'no owners to compare (Windows)');
+test("a cache file is used, and a folder written to, only when the user's and nobody else may write it", () => {
+  const stat = (uid: number, mode: number) => ({ uid, mode });
+  assert.equal(writableOnlyBy(stat(1000, 0o100600), 1000), true);
+  assert.equal(writableOnlyBy(stat(1000, 0o100644), 1000), true);
+  assert.equal(writableOnlyBy(stat(1000, 0o40700), 1000), true, 'a private folder');
+  assert.equal(writableOnlyBy(stat(1001, 0o100600), 1000), false, "another user's file");
+  assert.equal(writableOnlyBy(stat(1000, 0o100620), 1000), false, 'group-writable');
+  assert.equal(writableOnlyBy(stat(1000, 0o41777), 1000), false, 'a folder anyone may write (/tmp)');
+  assert.equal(writableOnlyBy(stat(0, 0o100666), undefined), true, 'no owners to compare (Windows)');
 });
 
 test('only a run that went through writes a cache (done, or findings reported)', () => {
