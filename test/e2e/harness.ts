@@ -118,6 +118,15 @@ export async function eventually<T>(
   throw new Error(`timed out waiting for ${what}${last ? `: ${last}` : ''}`);
 }
 
+/** The uids of a database's pods, sorted: a restart replaces every one of them. */
+export async function podUids(namespace: string, name: string): Promise<string[]> {
+  const pods = await adminClient().list<Pod>(Resources.pod, {
+    namespace,
+    labelSelector: `app.kubernetes.io/instance=${name}`,
+  });
+  return pods.items.map((pod) => pod.metadata.uid ?? '').sort();
+}
+
 /** A namespace of its own for a test file, with the demo CA issuer in it. */
 export async function namespaceWithIssuer(namespace: string): Promise<void> {
   const issuer = readFileSync(path.join(repoRoot, 'test', 'fixtures', 'issuer.yaml'), 'utf8').replaceAll(

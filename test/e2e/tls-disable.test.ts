@@ -9,13 +9,14 @@ import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import { ExitCode } from '../../src/errors.ts';
 import { Resources } from '../../src/kube/resources.ts';
-import type { OpsRequest, Pod, Singlestore } from '../../src/kubedb/types.ts';
+import type { OpsRequest, Singlestore } from '../../src/kubedb/types.ts';
 import {
   adminClient,
   eventually,
   kubectl,
   kubectlApply,
   namespaceWithIssuer,
+  podUids,
   runPlugin,
   singlestoreYaml,
   skipReason,
@@ -33,15 +34,6 @@ const opsRequests = async (db: string) =>
     (r) => r.spec.databaseRef.name === db,
   );
 const tlsOf = async (db: string) => (await client.get<Singlestore>(Resources.singlestore, ns, db)).spec?.tls;
-const podUids = async (db: string) =>
-  (
-    await client.list<Pod>(Resources.pod, {
-      namespace: ns,
-      labelSelector: `app.kubernetes.io/instance=${db}`,
-    })
-  ).items
-    .map((pod) => pod.metadata.uid)
-    .sort();
 
 describe('tls disable', { skip: skipReason }, () => {
   before(async () => {
@@ -52,7 +44,7 @@ describe('tls disable', { skip: skipReason }, () => {
       async () => {
         for (const name of names) {
           const db = await client.find<Singlestore>(Resources.singlestore, ns, name);
-          if (db?.status?.phase !== 'Ready' || (await podUids(name)).length < 2) return false;
+          if (db?.status?.phase !== 'Ready' || (await podUids(ns, name)).length < 2) return false;
         }
         const status = await runPlugin(['tls', 'status', '-n', ns, '--probe=false']);
         return status.code === ExitCode.ok;
@@ -62,7 +54,7 @@ describe('tls disable', { skip: skipReason }, () => {
   });
 
   test('--dry-run=client and --dry-run=server write nothing', async () => {
-    const pods = await podUids('dry');
+    const pods = await podUids(ns, 'dry');
     const printed = await disable(['dry', '--dry-run=client']);
     assert.equal(printed.code, ExitCode.ok, printed.stderr);
     assert.match(
@@ -79,11 +71,11 @@ describe('tls disable', { skip: skipReason }, () => {
     assert.match(patch.stdout, /removed spec.tls of Singlestore disable-e2e\/dry \(dry run\)/);
     assert.deepEqual(await opsRequests('dry'), []);
     assert.equal((await tlsOf('dry'))?.issuerRef?.name, 'sdb-issuer');
-    assert.deepEqual(await podUids('dry'), pods);
+    assert.deepEqual(await podUids(ns, 'dry'), pods);
   });
 
   test('through an ops request, with --wait: pods restarted and serving without TLS; a re-run has nothing to do', async () => {
-    const before = await podUids('by-ops');
+    const before = await podUids(ns, 'by-ops');
     const result = await disable(['by-ops', '--wait', '--timeout', '3m']);
     assert.equal(result.code, ExitCode.ok, result.stdout + result.stderr);
     assert.match(
@@ -97,7 +89,7 @@ describe('tls disable', { skip: skipReason }, () => {
     assert.deepEqual(request?.spec.tls, { remove: true });
     assert.equal(request?.status?.phase, 'Successful');
     assert.ok(
-      (await podUids('by-ops')).every((uid) => !before.includes(uid)),
+      (await podUids(ns, 'by-ops')).every((uid) => !before.includes(uid)),
       'every pod restarted',
     );
 

@@ -5,7 +5,7 @@ import { before, describe, test } from 'node:test';
 import { Ajv } from 'ajv';
 import { ExitCode } from '../../src/errors.ts';
 import { Resources } from '../../src/kube/resources.ts';
-import type { Certificate, OpsRequest, Pod, Secret } from '../../src/kubedb/types.ts';
+import type { Certificate, OpsRequest, Secret } from '../../src/kubedb/types.ts';
 import { createProgress } from '../../src/output/progress.ts';
 import { decodeTls, secretsStep, waitFor } from '../../src/tls/wait.ts';
 import { inspectTlsData } from '../../src/tls/x509.ts';
@@ -15,6 +15,7 @@ import {
   eventually,
   kubectlApply,
   namespaceWithIssuer,
+  podUids,
   runPlugin,
   singlestoreYaml,
   skipReason,
@@ -51,15 +52,6 @@ async function serials(name: string): Promise<string[]> {
 }
 const revision = async (name: string) =>
   (await client.get<Certificate>(Resources.certificate, ns, `${name}-server-cert`)).status?.revision ?? 0;
-const podUids = async (name: string) =>
-  (
-    await client.list<Pod>(Resources.pod, {
-      namespace: ns,
-      labelSelector: `app.kubernetes.io/instance=${name}`,
-    })
-  ).items
-    .map((pod) => pod.metadata.uid)
-    .sort();
 const rotate = (args: string[]) => runPlugin(['tls', 'rotate', '-n', ns, ...args], { timeoutMs: 120_000 });
 
 describe('tls rotate', { skip: skipReason }, () => {
@@ -80,7 +72,7 @@ describe('tls rotate', { skip: skipReason }, () => {
             ns,
             `${name}-client-cert`,
           );
-          if ((certificate?.status?.revision ?? 0) < 1 || (await podUids(name)).length < 2) return false;
+          if ((certificate?.status?.revision ?? 0) < 1 || (await podUids(ns, name)).length < 2) return false;
         }
         return true;
       },
@@ -89,7 +81,7 @@ describe('tls rotate', { skip: skipReason }, () => {
   });
 
   test('via cert-manager: new serials, every pod replaced, healthy after', async () => {
-    const [oldSerials, oldPods] = [await serials('cm'), await podUids('cm')];
+    const [oldSerials, oldPods] = [await serials('cm'), await podUids(ns, 'cm')];
     const result = await rotate(['cm', '--method', 'cert-manager', '-o', 'json']);
     assert.equal(result.code, ExitCode.ok, result.stdout + result.stderr);
     const schema = JSON.parse(
@@ -110,7 +102,7 @@ describe('tls rotate', { skip: skipReason }, () => {
       newSerials,
     );
     assert.ok(newSerials.every((serial, i) => serial !== oldSerials[i]));
-    const newPods = await podUids('cm');
+    const newPods = await podUids(ns, 'cm');
     assert.ok(
       newPods.every((uid) => !oldPods.includes(uid)),
       'every pod replaced',
@@ -160,7 +152,7 @@ describe('tls rotate', { skip: skipReason }, () => {
   });
 
   test('--restart-only rolls the pods and keeps the certificates; --no-restart the reverse', async () => {
-    const [oldSerials, oldPods] = [await serials('restart-only'), await podUids('restart-only')];
+    const [oldSerials, oldPods] = [await serials('restart-only'), await podUids(ns, 'restart-only')];
     const restarted = await rotate(['restart-only', '--restart-only', '--restart-with', 'annotation']);
     assert.equal(restarted.code, ExitCode.ok, restarted.stderr);
     assert.match(
@@ -168,14 +160,14 @@ describe('tls rotate', { skip: skipReason }, () => {
       /restarted PetSet rotate-e2e\/restart-only-leaf \(kubectl.kubernetes.io\/restartedAt=/,
     );
     assert.deepEqual(await serials('restart-only'), oldSerials);
-    assert.ok((await podUids('restart-only')).every((uid) => !oldPods.includes(uid)));
+    assert.ok((await podUids(ns, 'restart-only')).every((uid) => !oldPods.includes(uid)));
 
-    const [keptSerials, keptPods] = [await serials('no-restart'), await podUids('no-restart')];
+    const [keptSerials, keptPods] = [await serials('no-restart'), await podUids(ns, 'no-restart')];
     const reissued = await rotate(['no-restart', '--no-restart']);
     assert.equal(reissued.code, ExitCode.ok, reissued.stderr);
     assert.match(reissued.stdout, /pods not restarted \(--no-restart\)/);
     assert.ok((await serials('no-restart')).every((serial, i) => serial !== keptSerials[i]));
-    assert.deepEqual(await podUids('no-restart'), keptPods);
+    assert.deepEqual(await podUids(ns, 'no-restart'), keptPods);
     const status = await runPlugin(['tls', 'status', 'no-restart', '-n', ns]);
     assert.equal(status.code, ExitCode.findings);
     assert.match(status.stdout, /--restart-only/);
@@ -184,7 +176,7 @@ describe('tls rotate', { skip: skipReason }, () => {
   test('--dry-run client and server change nothing', async () => {
     const [oldSerials, oldPods, oldRevision] = [
       await serials('dry'),
-      await podUids('dry'),
+      await podUids(ns, 'dry'),
       await revision('dry'),
     ];
     for (const args of [
@@ -199,7 +191,7 @@ describe('tls rotate', { skip: skipReason }, () => {
     }
     await new Promise((resolve) => setTimeout(resolve, 1000));
     assert.deepEqual(await serials('dry'), oldSerials);
-    assert.deepEqual(await podUids('dry'), oldPods);
+    assert.deepEqual(await podUids(ns, 'dry'), oldPods);
     assert.equal(await revision('dry'), oldRevision);
     const requests = await client.list<OpsRequest>(Resources.opsRequest, { namespace: ns });
     assert.ok(!requests.items.some((request) => request.spec.databaseRef.name === 'dry'));
