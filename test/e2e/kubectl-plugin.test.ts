@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import {
   chmodSync,
+  existsSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
@@ -59,7 +60,8 @@ describe('the start-up code cache', { skip: skipReason }, () => {
       env: { ...process.env, XDG_CACHE_HOME: cacheHome, KUBECONFIG: kubeconfig },
     });
   const cacheFile = (key: string) => {
-    const name = readdirSync(cacheDir).find((file) => file.endsWith(`-${key}.v8cache`));
+    const files = existsSync(cacheDir) ? readdirSync(cacheDir) : [];
+    const name = files.find((file) => file.endsWith(`-${key}.v8cache`));
     return name ? path.join(cacheDir, name) : undefined;
   };
   after(() => rmSync(home, { recursive: true, force: true }));
