@@ -115,10 +115,15 @@ const booleans: Record<string, boolean> = {
   False: false,
 };
 
+/** A boolean flag's value as pflag reads it (strconv.ParseBool), or undefined for any other word. */
+export function parseBoolean(value: string): boolean | undefined {
+  return Object.hasOwn(booleans, value) ? booleans[value] : undefined;
+}
+
 function setValue(flag: FlagSpec, value: string, values: ParsedArgs): void {
   switch (flag.type) {
     case 'boolean': {
-      const parsed = booleans[value];
+      const parsed = parseBoolean(value);
       if (parsed === undefined) throw invalid(flag, value, 'must be true or false');
       values[flag.name] = parsed;
       return;

@@ -8,9 +8,11 @@
  * and the next run of the same command starts from it. The cache is code, never data of the run: V8
  * serializes bytecode and the source's literals, not the heap.
  *
- * Read by cmd/single-executable.ts, before the bundle runs: nothing here may import the bundle's modules.
+ * Read by cmd/single-executable.ts, before the bundle runs: nothing here may import the bundle's
+ * modules beyond the command line's pure parser (and what it imports, the error classes).
  */
 import path from 'node:path';
+import { parseBoolean } from '../cli/parse.ts';
 
 /**
  * The words that name a command (every name in the command tree, and `__complete`): the cache of
@@ -34,9 +36,23 @@ export const commandWords: ReadonlySet<string> = new Set([
   '__complete',
 ]);
 
-/** Whether the run reads every namespace: `-A`, `--all-namespaces`, `--all-namespaces=true`. */
+/**
+ * Whether the run reads every namespace, read by pflag's rules for that one flag (src/cli/parse.ts):
+ * `-A`, `-A=VALUE`, `--all-namespaces[=VALUE]`, the last one given winning, nothing after `--`. `-A`
+ * is the plugin's only boolean shorthand (a unit test holds it), so `-Aowide` is -A, then -o wide.
+ * A word that is in fact another flag's value (`-l -A`) only costs that run V8's memory mode.
+ */
 export function allNamespaces(args: readonly string[]): boolean {
-  return args.some((arg) => arg === '-A' || arg === '--all-namespaces' || arg === '--all-namespaces=true');
+  let all = false;
+  for (const arg of args) {
+    if (arg === '--') break;
+    let value: string | undefined;
+    if (arg === '--all-namespaces') value = 'true';
+    else if (arg.startsWith('--all-namespaces=')) value = arg.slice('--all-namespaces='.length);
+    else if (arg.startsWith('-A')) value = arg.startsWith('-A=') ? arg.slice(3) : 'true';
+    if (value !== undefined) all = parseBoolean(value) ?? all;
+  }
+  return all;
 }
 
 /**

@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { commandTree } from '../../src/cli/app.ts';
 import type { CommandDefinition } from '../../src/cli/command.ts';
+import { connectionFlags } from '../../src/cli/flags.ts';
 import {
+  allNamespaces,
   cacheFileName,
   commandKey,
   commandWords,
@@ -11,6 +13,10 @@ import {
   v8Flags,
   writableOnlyBy,
 } from '../../src/util/code-cache.ts';
+
+function flagsOf(commands: CommandDefinition[]): NonNullable<CommandDefinition['flags']> {
+  return commands.flatMap((command) => [...(command.flags ?? []), ...flagsOf(command.subcommands ?? [])]);
+}
 
 function names(commands: CommandDefinition[]): string[] {
   return commands.flatMap((command) => [command.name, ...names(command.subcommands ?? [])]);
@@ -31,6 +37,29 @@ test('a key names the command, never a database, namespace or flag value', () =>
   assert.equal(commandKey(['frobnicate', 'x']), 'root');
   assert.equal(commandKey([]), 'root');
   assert.equal(cacheFileName('0123456789abcdef', 'tls-status'), '0123456789abcdef-tls-status.v8cache');
+});
+
+test('every namespace, read by pflag rules for -A and --all-namespaces (the only boolean shorthand)', () => {
+  const all = [...connectionFlags, ...flagsOf(commandTree)];
+  assert.deepEqual(
+    [...new Set(all.filter((flag) => flag.type === 'boolean' && flag.alias).map((flag) => flag.alias))],
+    ['A'],
+  );
+  const cases: [string[], boolean][] = [
+    [['tls', 'status', '-A'], true],
+    [['tls', 'status', '-Aowide'], true],
+    [['tls', 'status', '-A=true'], true],
+    [['tls', 'status', '-A=false'], false],
+    [['tls', 'status', '--all-namespaces'], true],
+    [['tls', 'status', '--all-namespaces=1'], true],
+    [['tls', 'status', '--all-namespaces=False'], false],
+    [['tls', 'status', '-A', '--all-namespaces=false'], false],
+    [['tls', 'status', '--all-namespaces=false', '-A'], true],
+    [['tls', 'status', '--all-namespaces=maybe'], false],
+    [['tls', 'status', '--', '-A'], false],
+    [['tls', 'status', 'db', '-n', 'demo'], false],
+  ];
+  for (const [args, expected] of cases) assert.equal(allNamespaces(args), expected, args.join(' '));
 });
 
 test('V8 favours memory over every namespace, speed for one database', () => {

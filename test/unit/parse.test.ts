@@ -104,6 +104,11 @@ test("mistakes are pflag's and cobra's messages, naming the flag or the argument
     ['tls', 'status', '--probe=maybe'],
     /^invalid argument "maybe" for "--probe" flag: must be true or false$/,
   );
+  // Only strconv.ParseBool's spellings: not a name every object has (it was once read as a function).
+  fails(
+    ['tls', 'status', '--probe=constructor'],
+    /^invalid argument "constructor" for "--probe" flag: must be true or false$/,
+  );
   fails(['tls', 'status', '--concurrency', 'many'], /invalid argument "many" for "--concurrency" flag/);
   fails(['tls', 'status', '--concurrency', ''], /invalid argument "" for "--concurrency" flag/);
   fails(['tls', 'status', 'a', 'b'], /^unexpected argument "b": accepts at most 1 arg\(s\), received 2$/);
